@@ -1,0 +1,136 @@
+"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]`.
+
+Analyzes the notebook, runs its pipeline with the LocalRunner and prints live per-step progress on stderr. Exit 0 only
+when the run succeeded, 1 when it failed or was cancelled, 2 for unusable input (raised as a KaleError: bad notebook,
+unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
+{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from ..errors import KaleError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a notebook's pipeline on this machine (steps in parallel, cached)")
+    p.add_argument("notebook", help="path to a .ipynb file")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter; VALUE is a Python literal (repeatable)",
+    )
+    p.add_argument(
+        "--max-parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"steps running at once (default: the CPU count, {os.cpu_count()})",
+    )
+    p.add_argument("--no-cache", action="store_true", help="re-execute every step, even unchanged ones")
+    p.add_argument("--fail-fast", action="store_true", help="cancel the other branches as soon as a step fails")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the result at the end")
+    p.set_defaults(execute=execute)
+
+
+def load_pipeline(notebook: str):
+    """The analyzed pipeline of a notebook file (KaleError when the file is not a usable notebook)."""
+    from ..analysis import analyze
+    from ..notebook import load_notebook
+
+    nb = load_notebook(notebook)
+    return analyze(nb, name=os.path.basename(notebook).removesuffix(".ipynb"))
+
+
+class Progress:
+    """Per-step progress lines on stderr, prefixed with the time since the run started."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.t0 = time.time()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        elapsed = f"[{time.time() - self.t0:6.2f}s]"
+        if event.get("event") == "step":
+            status = event["status"]
+            extra = ""
+            if status == "failed" and event.get("error"):
+                extra = f"  {event['error'].get('message', '')}"
+            self.stream.write(f"{elapsed} {event['step']:<24} {status}{extra}\n")
+        elif event.get("event") == "run" and event["status"] != "running":
+            self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}\n")
+        self.stream.flush()
+
+
+def summarize(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": run["run_id"],
+        "status": run["status"],
+        "steps": [
+            {"name": s["name"], "status": s["status"], "cached": s["cached"], "duration_s": s["duration_s"]}
+            for s in run["steps"]
+        ],
+        "metrics": run["metrics"],
+    }
+
+
+def report_failures(run: dict[str, Any], stream=sys.stderr) -> None:
+    for s in run["steps"]:
+        if s["status"] != "failed" or not s["error"]:
+            continue
+        err = s["error"]
+        where = f" at cell {err['cell']}, line {err['line']}" if err.get("cell") is not None else ""
+        stream.write(f"\nstep {s['name']!r} failed{where}:\n{err.get('traceback') or err.get('message')}")
+        stream.write(f"\n(full log: {s['log_path']})\n")
+
+
+def execute(args: argparse.Namespace) -> int:
+    from ..runners.local import LocalRunner
+    from ..runners.params import parse_assignment
+
+    raw = dict(parse_assignment(p) for p in args.param)
+    if args.max_parallel is not None and args.max_parallel < 1:
+        raise KaleError(f"--max-parallel must be at least 1, got {args.max_parallel}.")
+    pipeline = load_pipeline(args.notebook)
+    runner = LocalRunner()
+    progress = Progress()
+    run_id = runner.start(
+        pipeline,
+        args.notebook,
+        raw_params=raw,
+        max_parallel=args.max_parallel,
+        use_cache=not args.no_cache,
+        fail_fast=args.fail_fast,
+        listener=progress,
+    )
+    try:
+        run = runner.wait(run_id)
+    except KeyboardInterrupt:
+        sys.stderr.write("kale-ext: cancelling the run...\n")
+        runner.cancel(run_id)
+        raise
+    report_failures(run)
+    if args.json:
+        json.dump(summarize(run), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        counts: dict[str, int] = {}
+        for s in run["steps"]:
+            counts[s["status"]] = counts.get(s["status"], 0) + 1
+        metrics = ", ".join(f"{k}={v}" for k, v in run["metrics"].items())
+        sys.stderr.write(
+            f"run {run_id} {run['status']} in {run['duration_s']:.2f} s ("
+            + ", ".join(f"{n} {k}" for k, n in counts.items())
+            + ")"
+            + (f"; metrics: {metrics}" if metrics else "")
+            + "\n"
+        )
+    return 0 if run["status"] == "succeeded" else 1

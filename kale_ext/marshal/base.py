@@ -1,0 +1,39 @@
+"""The Serializer interface. A serializer is a small class: which values it takes, how it writes and reads them.
+
+Third-party serializers register through the entry point group ``kale_ext.serializers``; the entry point names a class
+(or a zero-argument factory) returning an instance. Must not import numpy/pandas/torch at module level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def type_root(value: Any) -> str:
+    """The top-level package of a value's type ("numpy", "pandas", "sklearn", "builtins"), without importing anything."""
+    return (type(value).__module__ or "").partition(".")[0]
+
+
+class Serializer:
+    """Write one value to one file and read it back with its exact type.
+
+    ``name`` is stable: it is recorded in manifests and the run history, and it selects the loader. ``priority`` orders the
+    candidates (highest first) when several accept a value; the cloudpickle fallback has the lowest.
+    """
+
+    name: str = ""
+    extension: str = ".bin"
+    priority: int = 0
+
+    def can_save(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def save(self, value: Any, path: str) -> None:
+        raise NotImplementedError
+
+    def load(self, path: str) -> Any:
+        raise NotImplementedError
+
+    def save_hashed(self, value: Any, path: str) -> str | None:
+        """Optionally write and hash in one pass (return "sha256:<hex>"); None means: hash the written file."""
+        return None

@@ -1,0 +1,148 @@
+"""The serializer registry: built-ins plus the ``kale_ext.serializers`` entry points, chosen by the value's type.
+
+A value is offered to every serializer that accepts it, highest priority first; if one fails, the next is tried, so the
+cloudpickle fallback catches what the specialised ones cannot write. A value nobody can write raises SerializationError
+naming the variable, its type and the fix. Never imports heavy libraries at module level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import KaleError
+from .base import Serializer
+from .builtins import BUILTIN_SERIALIZERS
+
+ENTRY_POINT_GROUP = "kale_ext.serializers"
+_HASH_CHUNK = 1 << 24
+
+
+class SerializationError(KaleError):
+    status = 500
+    code = "marshal.unserializable"
+
+
+@dataclass
+class ArtifactEntry:
+    """One saved variable, as recorded in a step's output manifest and in the run history."""
+
+    name: str
+    path: str
+    serializer: str
+    hash: str
+    size: int
+    type: str  # "module.QualName" of the value's type
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArtifactEntry:
+        return cls(**{k: data[k] for k in ("name", "path", "serializer", "hash", "size", "type")})
+
+
+def type_name(value: Any) -> str:
+    t = type(value)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def file_hash(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+class Registry:
+    def __init__(self, serializers: list[Serializer] | None = None, load_entry_points: bool = True):
+        self._serializers: dict[str, Serializer] = {}
+        for s in serializers if serializers is not None else [cls() for cls in BUILTIN_SERIALIZERS]:
+            self.register(s)
+        self._entry_points_pending = load_entry_points
+
+    def register(self, serializer: Serializer) -> None:
+        if not serializer.name:
+            raise ValueError(f"serializer {serializer!r} has no name")
+        self._serializers[serializer.name] = serializer
+
+    def _ensure_entry_points(self) -> None:
+        if not self._entry_points_pending:
+            return
+        self._entry_points_pending = False
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            obj = ep.load()
+            self.register(obj() if callable(obj) and not isinstance(obj, Serializer) else obj)
+
+    def get(self, name: str) -> Serializer:
+        self._ensure_entry_points()
+        try:
+            return self._serializers[name]
+        except KeyError:
+            raise SerializationError(
+                f"No serializer named {name!r} is installed (known: {', '.join(sorted(self._serializers))}); "
+                f"install the package that registers it under the entry point group {ENTRY_POINT_GROUP!r}."
+            ) from None
+
+    def candidates(self, value: Any) -> list[Serializer]:
+        self._ensure_entry_points()
+        ordered = sorted(self._serializers.values(), key=lambda s: -s.priority)
+        out = []
+        for s in ordered:
+            try:
+                if s.can_save(value):
+                    out.append(s)
+            except Exception:  # a third-party can_save must not break data passing
+                continue
+        return out
+
+    def save(self, name: str, value: Any, directory: str) -> ArtifactEntry:
+        """Write ``value`` as ``directory/name.<ext>`` with the first serializer that succeeds."""
+        failures = []
+        for s in self.candidates(value):
+            path = os.path.join(directory, name + s.extension)
+            try:
+                digest = s.save_hashed(value, path)
+                if digest is None:
+                    s.save(value, path)
+                    digest = file_hash(path)
+            except Exception as exc:
+                failures.append(f"{s.name}: {type(exc).__name__}: {exc}")
+                if os.path.exists(path):
+                    os.remove(path)
+                continue
+            return ArtifactEntry(name, path, s.name, digest, os.path.getsize(path), type_name(value))
+        tn = type_name(value)
+        raise SerializationError(
+            f"Variable {name!r} of type {tn} cannot be passed to the next steps: no serializer could write it "
+            f"({'; '.join(failures) or 'none accepts it'}). Fix: recreate it in each step that uses it (for example "
+            f"open files, connections, generators and locks), convert it to plain data before the step ends, or register "
+            f"a serializer for {tn} under the entry point group {ENTRY_POINT_GROUP!r}.",
+            details={"variable": name, "type": tn, "failures": failures},
+        )
+
+    def load(self, entry: ArtifactEntry) -> Any:
+        return self.get(entry.serializer).load(entry.path)
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    global _default
+    if _default is None:
+        _default = Registry()
+    return _default
+
+
+def save_value(name: str, value: Any, directory: str) -> ArtifactEntry:
+    return default_registry().save(name, value, directory)
+
+
+def load_value(entry: ArtifactEntry) -> Any:
+    return default_registry().load(entry)

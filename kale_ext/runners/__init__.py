@@ -1,0 +1,8 @@
+"""Runners execute a pipeline: ``base.Runner`` is the interface, ``local.LocalRunner`` the embedded default.
+
+Never imports tornado or jupyter_server.
+"""
+
+from .base import Runner, RunnerError
+
+__all__ = ["Runner", "RunnerError"]

@@ -1,0 +1,81 @@
+"""The Runner interface: what the CLI, the REST handlers and the UI use to run a pipeline and watch its runs.
+
+Implemented by ``LocalRunner`` (kale_ext.runners.local) and, later, by the Kubeflow backend. Plain Python; never imports
+tornado or jupyter_server.
+
+Contract
+--------
+``start(pipeline, notebook_path, params=None, *, max_parallel=None, use_cache=True, fail_fast=False, listener=None)
+-> run_id``
+    Validates the parameters (``params`` maps names to values; unknown names or wrong types raise ParameterError, a
+    KaleError with status 400), records the run as "queued" and returns at once; the run proceeds in the background.
+``wait(run_id, timeout=None) -> dict``: blocks until the run ends (or the timeout passes), returns ``get_run``.
+``cancel(run_id) -> dict``: stops the run's processes (their process groups) and marks it "cancelled".
+``resume(run_id) -> run_id``: a new run of an interrupted/failed/cancelled run's recorded plan and parameters; steps that
+    already succeeded are reused from the cache.
+``list_runs(notebook=None) -> list[dict]``: newest first, summaries
+    ``{run_id, notebook, pipeline, status, created, started, finished, duration_s, steps: {status: count}, metrics}``.
+``get_run(run_id) -> dict``: JSON-able
+    ``{run_id, notebook, pipeline, status, created, started, finished, duration_s, parameters, options, metrics,
+    resumed_from, error, steps: [{name, status, cached, cached_from, depends_on, started, finished, duration_s,
+    exit_code, error: {type, message, cell, line, traceback} | None, log_path, cache_key, outputs: [...]}]}``.
+    Times are Unix seconds. Run status: queued, running, succeeded, failed, cancelled, interrupted.
+    Step status: queued, running, cached, succeeded, failed, cancelled, skipped (an upstream step failed).
+    ``error.cell`` is the notebook cell index (0-based, markdown cells counted, as in the pipeline model's diagnostics)
+    and ``error.line`` the 1-based line in that cell.
+``read_log(run_id, step, offset=0) -> (text, next_offset)``: the step's stdout+stderr from byte ``offset``; readable
+    while the step runs; poll with the returned offset.
+
+Unknown run ids raise NotFoundError (404). ``listener`` (optional) is called from the driver thread with
+``{"event": "step"|"run", "run_id", "step"?, "status", ...}`` at every status change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import KaleError
+from ..pipeline.model import Pipeline
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+class RunnerError(KaleError):
+    status = 400
+    code = "run.invalid"
+
+
+class Runner:
+    """Abstract runner. Subclasses implement every method below."""
+
+    def start(
+        self,
+        pipeline: Pipeline,
+        notebook_path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        max_parallel: int | None = None,
+        use_cache: bool = True,
+        fail_fast: bool = False,
+        listener: Listener | None = None,
+    ) -> str:
+        raise NotImplementedError
+
+    def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def resume(self, run_id: str, *, listener: Listener | None = None) -> str:
+        raise NotImplementedError
+
+    def list_runs(self, notebook: str | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def read_log(self, run_id: str, step: str, offset: int = 0) -> tuple[str, int]:
+        raise NotImplementedError

@@ -1,0 +1,149 @@
+"""Step process launchers for the local runner: a warm zygote that forks per step, or a fresh interpreter per step.
+
+Both post events on a queue: {"event": "started", "step", "pid"} and {"event": "exited", "step", "code"}; the zygote
+also posts "ready" and, if it dies, "launcher_died". Processes are started from argument lists (never a shell), in the
+notebook's folder, with the caller's interpreter and environment; every step runs in its own process group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from ..steps.program import render_program
+from ..steps.spec import StepSpec
+
+
+def child_environment() -> dict[str, str]:
+    """The caller's environment; kale_ext's source folder is appended to PYTHONPATH only when kale_ext is not installed."""
+    env = dict(os.environ)
+    try:
+        from importlib.metadata import distribution
+
+        distribution("kale_ext")
+        return env
+    except Exception:
+        pass
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), root) if p)
+    return env
+
+
+def fork_available() -> bool:
+    if os.environ.get("KALE_EXT_NO_FORK", "") not in ("", "0"):
+        return False
+    return hasattr(os, "fork") and sys.platform != "win32"
+
+
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+class ZygoteLauncher:
+    def __init__(self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue) -> None:
+        self.events = events
+        plan_path = os.path.join(run_dir, "zygote-plan.json")
+        with open(plan_path, "w") as f:
+            json.dump(plan, f)
+        self.log_path = os.path.join(run_dir, "zygote.log")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kale_ext.steps.zygote", "--plan", plan_path, "--log", self.log_path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=cwd,
+            env=child_environment(),
+            start_new_session=True,
+        )
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name="kale-zygote-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self.events.put(json.loads(line))
+            except ValueError:
+                continue
+        code = self.proc.wait()
+        self.events.put({"event": "launcher_died", "code": code, "log": self.log_path})
+
+    def _send(self, op: dict[str, Any]) -> None:
+        with self._lock:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write((json.dumps(op) + "\n").encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # the reader reports the dead zygote
+
+    def launch(self, spec: StepSpec, job_path: str, log_path: str) -> None:
+        self._send({"op": "run", "spec": spec.to_json(), "job": job_path, "log": log_path})
+
+    def kill_all(self) -> None:
+        self._send({"op": "kill"})
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                if self.proc.stdin:
+                    self.proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc.pid)
+            self.proc.wait()
+
+
+class SubprocessLauncher:
+    """A fresh interpreter per step, running the standalone step program (the path without fork)."""
+
+    def __init__(self, cwd: str, events: queue.Queue) -> None:
+        self.cwd = cwd
+        self.events = events
+        self.env = child_environment()
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def launch(self, spec: StepSpec, job_path: str, log_path: str) -> None:
+        program = os.path.join(os.path.dirname(job_path), "step.py")
+        with open(program, "w") as f:
+            f.write(render_program(spec))
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-u", program, "--job", job_path],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env=self.env,
+                start_new_session=True,
+            )
+        self.procs[spec.name] = proc
+        self.events.put({"event": "started", "step": spec.name, "pid": proc.pid})
+        threading.Thread(target=self._wait, args=(spec.name, proc), daemon=True).start()
+
+    def _wait(self, step: str, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        self.events.put({"event": "exited", "step": step, "pid": proc.pid, "code": code})
+
+    def kill_all(self) -> None:
+        for proc in list(self.procs.values()):
+            if proc.poll() is None:
+                kill_group(proc.pid)
+
+    def close(self) -> None:
+        self.kill_all()

@@ -1,0 +1,11 @@
+"""The step program: what one pipeline step runs, shared by every runner (local now, Kubeflow later).
+
+``spec.py`` turns a Pipeline step into a JSON-able StepSpec; ``program.py`` renders the standalone Python program and the
+cache key; ``runtime.py`` executes a step (prelude, imports, parameters, inputs, cells with IPython magics, outputs,
+metrics); ``zygote.py`` is the warm process that runs the prelude once and forks one child per step.
+Plain Python: never imports tornado or jupyter_server.
+"""
+
+from .spec import StepSpec, build_specs
+
+__all__ = ["StepSpec", "build_specs"]

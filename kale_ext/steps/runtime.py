@@ -1,0 +1,273 @@
+"""Executes one step inside its own process: namespace, parameters, prelude, imports, inputs, cells, outputs, metrics.
+
+Cells keep their IPython syntax: each is transformed with IPython's TransformerManager and compiled with the filename
+``<cell N>`` (N = the notebook cell index, 0-based as in the pipeline model), so a traceback names the notebook cell and
+line. ``get_ipython()`` returns a minimal InteractiveShell over the step's namespace, created on first use, so that
+%time, %%capture and !cmd work. The namespace is a real ``__main__`` module, as in a kernel, so that functions and
+classes defined in cells pickle by value.
+
+Entry points: ``main(spec, argv)`` for the standalone program (a fresh interpreter); ``prepare_namespace`` +
+``execute_step`` for the zygote, which prepares once and forks. Never imports tornado or jupyter_server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import linecache
+import os
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+from .spec import StepSpec
+
+CELL_PREFIX = "<cell "
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+class StepError(Exception):
+    """A failure of the step that is not an exception of the user's code (missing output, unserializable value)."""
+
+
+# --------------------------------------------------------------------------------------------------- IPython support
+_transformer = None
+
+
+def transform(source: str) -> str:
+    """IPython syntax (magics, !cmd, ?help) to plain Python; plain Python skips the import of IPython entirely."""
+    global _transformer
+    if not _needs_ipython(source):
+        return source
+    if _transformer is None:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        _transformer = TransformerManager()
+    return _transformer.transform_cell(source)
+
+
+def _needs_ipython(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return True
+    return False
+
+
+def uses_shell(sources: list[str]) -> bool:
+    return any("get_ipython" in transform(s) for s in sources)
+
+
+def _install_shell_factory(module: types.ModuleType) -> None:
+    """Bind ``get_ipython`` in the namespace to a function creating the InteractiveShell on first call."""
+
+    def get_ipython():  # noqa: ANN202 - mirrors IPython's builtin
+        return make_shell(module)
+
+    module.__dict__.setdefault("get_ipython", get_ipython)
+
+
+def make_shell(module: types.ModuleType):
+    """A non-interactive InteractiveShell whose user namespace is the step's namespace (no history file)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if InteractiveShell.initialized():
+        return InteractiveShell.instance()
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config, user_module=module)
+    module.__dict__["get_ipython"] = shell.get_ipython
+    return shell
+
+
+# ------------------------------------------------------------------------------------------------------- execution
+def new_main_module() -> types.ModuleType:
+    module = types.ModuleType("__main__")
+    module.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = module
+    _install_shell_factory(module)
+    return module
+
+
+def run_source(source: str, filename: str, namespace: dict[str, Any]) -> None:
+    """Transform, register with linecache (tracebacks show the original lines), compile and run one cell."""
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    code = compile(transform(source), filename, "exec")
+    exec(code, namespace)
+
+
+def inject_parameters(module: types.ModuleType, parameters: dict[str, str]) -> None:
+    """Parameters arrive as Python literal source (exact types: tuples stay tuples); they replace the parameters cell."""
+    for name, literal in parameters.items():
+        module.__dict__[name] = ast.literal_eval(literal)
+
+
+def run_prelude(spec: StepSpec, module: types.ModuleType) -> None:
+    for cell in spec.prelude:
+        run_source(cell["source"], f"{CELL_PREFIX}{cell['index']}>", module.__dict__)
+
+
+def prepare_namespace(spec: StepSpec, parameters: dict[str, str]) -> types.ModuleType:
+    """A fresh ``__main__`` with the parameters injected and the prelude (imports + functions cells) run."""
+    module = new_main_module()
+    inject_parameters(module, parameters)
+    run_prelude(spec, module)
+    return module
+
+
+def execute_step(
+    spec: StepSpec,
+    job: dict[str, Any],
+    module: types.ModuleType | None = None,
+    prelude_error: dict[str, Any] | None = None,
+) -> int:
+    """Run the step and write its result JSON; returns the process exit code. ``module`` is a prepared namespace
+    (the zygote's, already holding parameters and prelude); without it the namespace is prepared here."""
+    t0 = time.time()
+    result: dict[str, Any] = {"step": spec.name, "status": "failed", "outputs": {}, "metrics": {}, "error": None}
+    timings: dict[str, float] = {}
+    try:
+        if prelude_error is not None:
+            sys.stderr.write(prelude_error.get("traceback", "") + "\n")
+            result["error"] = prelude_error
+            return EXIT_FAILED
+        if module is None:
+            module = prepare_namespace(spec, job.get("parameters", {}))
+            timings["prelude_s"] = time.time() - t0
+        else:
+            inject_parameters(module, {k: v for k, v in job.get("parameters", {}).items() if k in spec.parameters})
+        ns = module.__dict__
+        if spec.imports:
+            run_source("\n".join(spec.imports) + "\n", f"<imports of step {spec.name}>", ns)
+        t = time.time()
+        _load_inputs(job.get("inputs", {}), ns)
+        timings["load_s"] = time.time() - t
+        t = time.time()
+        for cell in spec.cells:
+            run_source(cell["source"], f"{CELL_PREFIX}{cell['index']}>", ns)
+        timings["cells_s"] = time.time() - t
+        t = time.time()
+        result["outputs"] = _save_outputs(spec, ns, job["output_dir"])
+        timings["save_s"] = time.time() - t
+        result["metrics"] = {m: to_json_value(ns[m]) for m in spec.metrics if m in ns}
+        result["status"] = "succeeded"
+        return EXIT_OK
+    except BaseException as exc:  # the user's code may raise anything, SystemExit and KeyboardInterrupt included
+        result["error"] = describe_error(exc)
+        sys.stderr.write(result["error"]["traceback"])
+        return EXIT_FAILED
+    finally:
+        timings["total_s"] = time.time() - t0
+        result["timings"] = timings
+        _flush()
+        write_json_atomic(job["result"], result)
+
+
+def _load_inputs(inputs: dict[str, Any], ns: dict[str, Any]) -> None:
+    if not inputs:
+        return
+    from ..marshal import ArtifactEntry, load_value
+
+    for name, entry in inputs.items():
+        ns[name] = load_value(ArtifactEntry.from_json(entry))
+
+
+def _save_outputs(spec: StepSpec, ns: dict[str, Any], output_dir: str) -> dict[str, Any]:
+    if not spec.outputs:
+        return {}
+    from ..marshal import save_value
+
+    missing = [name for name in spec.outputs if name not in ns]
+    if missing:
+        raise StepError(
+            f"Step {spec.name!r} ended without defining {', '.join(map(repr, missing))}, which later steps read. "
+            f"Fix: make sure every path through the step's cells assigns it."
+        )
+    os.makedirs(output_dir, exist_ok=True)
+    return {name: save_value(name, ns[name], output_dir).to_json() for name in spec.outputs}
+
+
+def to_json_value(value: Any) -> Any:
+    """Metric values as JSON: numpy scalars become Python numbers; anything else that JSON refuses becomes its repr."""
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    try:
+        json.dumps(value, allow_nan=True)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def describe_error(exc: BaseException) -> dict[str, Any]:
+    """The error with the notebook cell and line of the innermost notebook frame, and a traceback without the runtime."""
+    tb = exc.__traceback__
+    first_cell_tb = None
+    cell = line = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(CELL_PREFIX) or filename.startswith("<imports of step "):
+            if first_cell_tb is None:
+                first_cell_tb = tb
+            if filename.startswith(CELL_PREFIX):
+                cell, line = int(filename[len(CELL_PREFIX) : -1]), tb.tb_lineno
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and (exc.filename or "").startswith(CELL_PREFIX):
+        cell, line = int(exc.filename[len(CELL_PREFIX) : -1]), exc.lineno
+    if isinstance(exc, StepError) or type(exc).__name__ == "SerializationError":
+        text = f"{type(exc).__name__}: {exc}\n"
+    else:
+        text = "".join(traceback.format_exception(type(exc), exc, first_cell_tb or exc.__traceback__))
+    where = f" (cell {cell}, line {line})" if cell is not None else ""
+    return {
+        "type": type(exc).__name__,
+        "message": f"{type(exc).__name__}: {exc}{where}",
+        "cell": cell,
+        "line": line,
+        "traceback": text,
+    }
+
+
+def write_json_atomic(path: str, data: dict[str, Any]) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def line_buffered_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True, write_through=True)
+        except (AttributeError, ValueError):
+            pass
+
+
+def main(spec_data: dict[str, Any], argv: list[str] | None = None) -> int:
+    """The standalone step program: ``python step.py --job JOB.json`` in a fresh interpreter."""
+    parser = argparse.ArgumentParser(description=f"Run pipeline step {spec_data.get('name')!r}.")
+    parser.add_argument("--job", required=True, help="JSON file: parameters, input manifest, output dir, result path")
+    args = parser.parse_args(argv)
+    with open(args.job) as f:
+        job = json.load(f)
+    line_buffered_stdio()
+    # As in a kernel started in the notebook's folder: modules beside the notebook are importable.
+    sys.path.insert(0, os.getcwd())
+    return execute_step(StepSpec.from_json(spec_data), job)

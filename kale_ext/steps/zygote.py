@@ -1,0 +1,185 @@
+"""The warm process of a run: runs the prelude (imports + functions cells) once, then forks one child per step.
+
+Importing numpy, pandas and scikit-learn costs 2 to 3 s in a fresh interpreter; forked children start with them loaded
+in milliseconds. Each child is still its own process (own process group, so cancelling kills everything it started), in
+the notebook's folder, with the caller's interpreter and environment, its stdout/stderr on its own log file.
+
+Started by the local runner as ``python -m kale_ext.steps.zygote --plan PLAN.json --log LOG`` (an argument list).
+Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"}); JSON lines on the original stdout
+({"event": "ready"|"started"|"exited", ...}); the zygote's own prints go to LOG. Closing stdin kills the children left.
+Single-threaded by design (fork after threads is unsafe). Never imports tornado or jupyter_server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import select
+import signal
+import sys
+import time
+from typing import Any
+
+from . import runtime
+from .spec import StepSpec
+
+
+class Zygote:
+    def __init__(self, plan: dict[str, Any], proto) -> None:
+        self.plan = plan
+        self.proto = proto
+        self.module = None
+        self.prelude_error: dict[str, Any] | None = None
+        self.children: dict[int, str] = {}  # pid -> step
+        self.pidfds: dict[int, int] = {}  # pidfd -> pid
+        self._seeded = False
+        self._random_state = None
+        self._numpy_state = None
+
+    def send(self, **event: Any) -> None:
+        self.proto.write(json.dumps(event) + "\n")
+        self.proto.flush()
+
+    # ----------------------------------------------------------------------------------------------------------- setup
+    def prepare(self) -> None:
+        t = time.time()
+        prelude = self.plan.get("prelude", [])
+        spec = StepSpec(pipeline=self.plan.get("pipeline", ""), name="<prelude>", cells=[], prelude=prelude)
+        try:
+            self.module = runtime.prepare_namespace(spec, self.plan.get("parameters", {}))
+            if self.plan.get("uses_shell"):
+                runtime.make_shell(self.module)
+        except BaseException as exc:
+            self.prelude_error = runtime.describe_error(exc)
+            sys.stderr.write(self.prelude_error["traceback"])
+        # A fresh interpreter per step would re-run the prelude: a prelude that seeds the RNGs gives every step the same
+        # seeded state; one that does not gives each step fresh entropy. Forked children reproduce both cases.
+        self._seeded = any("seed" in c["source"] for c in prelude)
+        if self._seeded:
+            self._random_state = random.getstate()
+            np = sys.modules.get("numpy")
+            if np is not None:
+                self._numpy_state = np.random.get_state()
+        runtime._flush()
+        self.send(event="ready", ok=self.prelude_error is None, prelude_s=round(time.time() - t, 4))
+
+    def _reseed_child(self) -> None:
+        np = sys.modules.get("numpy")
+        if self._seeded:
+            random.setstate(self._random_state)  # os.fork reseeds `random` in the child; restore the seeded state
+            if np is not None and self._numpy_state is not None:
+                np.random.set_state(self._numpy_state)
+        elif np is not None:
+            np.random.seed()
+
+    # ------------------------------------------------------------------------------------------------------------ run
+    def fork_step(self, op: dict[str, Any]) -> None:
+        spec = StepSpec.from_json(op["spec"])
+        with open(op["job"]) as f:
+            job = json.load(f)
+        runtime._flush()
+        pid = os.fork()
+        if pid == 0:  # the step process
+            code = runtime.EXIT_FAILED
+            try:
+                os.setsid()
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                fd = os.open(op["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.close(fd)
+                os.close(0)
+                self._reseed_child()
+                code = runtime.execute_step(spec, job, self.module, self.prelude_error)
+            finally:
+                runtime._flush()
+                os._exit(code)
+        self.children[pid] = spec.name
+        try:
+            self.pidfds[os.pidfd_open(pid)] = pid
+        except (AttributeError, OSError):
+            pass
+        self.send(event="started", step=spec.name, pid=pid)
+
+    def reap(self, pid: int | None = None) -> None:
+        pids = [pid] if pid is not None else list(self.children)
+        for p in pids:
+            try:
+                done, status = os.waitpid(p, os.WNOHANG)
+            except ChildProcessError:
+                done, status = p, 0
+            if done == 0:
+                continue
+            step = self.children.pop(p)
+            for fd, fpid in list(self.pidfds.items()):
+                if fpid == p:
+                    os.close(fd)
+                    del self.pidfds[fd]
+            self.send(event="exited", step=step, pid=p, code=os.waitstatus_to_exitcode(status))
+
+    def kill_all(self, sig: int = signal.SIGKILL) -> None:
+        for pid in list(self.children):
+            try:
+                os.killpg(pid, sig)
+            except OSError:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+
+    def serve(self) -> None:
+        buffer = b""
+        stdin_open = True
+        while stdin_open or self.children:
+            fds = ([0] if stdin_open else []) + list(self.pidfds)
+            timeout = None if len(self.pidfds) == len(self.children) else 0.02
+            readable, _, _ = select.select(fds, [], [], timeout)
+            if 0 in readable:
+                chunk = os.read(0, 65536)
+                if not chunk:
+                    stdin_open = False
+                    self.kill_all()
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        self.handle(json.loads(line))
+            for fd in readable:
+                if fd != 0 and fd in self.pidfds:
+                    self.reap(self.pidfds[fd])
+            if timeout is not None:
+                self.reap()
+
+    def handle(self, op: dict[str, Any]) -> None:
+        if op["op"] == "run":
+            self.fork_step(op)
+        elif op["op"] == "kill":
+            self.kill_all(signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="kale-ext warm step launcher (internal)")
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--log", required=True)
+    args = parser.parse_args(argv)
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    fd = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    runtime.line_buffered_stdio()
+    with open(args.plan) as f:
+        plan = json.load(f)
+    zygote = Zygote(plan, proto)
+    zygote.prepare()
+    zygote.serve()
+    runtime._flush()
+    proto.flush()
+    os._exit(0)  # skip interpreter finalization: unloading the prelude's libraries costs up to a second
+
+
+if __name__ == "__main__":
+    sys.exit(main())
