@@ -76,6 +76,9 @@ class Step:
     # For each input, the producing step: {"X_train": "preprocess"}.
     input_sources: dict[str, str] = field(default_factory=dict)
     config: StepConfig = field(default_factory=StepConfig)
+    # Groups of outputs that may share objects (aliases, or names modified together): serialize each group as one
+    # object graph (e.g. one pickle) so that shared references survive the process boundary.
+    shared_outputs: list[list[str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +110,9 @@ class Pipeline:
     parameters_cells: list[CellSource] = field(default_factory=list)
     # Notebook-level settings (Kale's "kubeflow_notebook" key merged with the project's own, migrated).
     settings: dict[str, Any] = field(default_factory=dict)
+    # Every variable bound at the end of a top-to-bottom run -> the step holding its final value ("" for the
+    # prelude and the pipeline parameters). Metrics are a subset (metric_sources).
+    final_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:

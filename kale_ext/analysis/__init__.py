@@ -1,0 +1,31 @@
+"""Static analysis of a tagged notebook: names bound, read and modified per cell, the flow of values between steps,
+and diagnostics. ``analyze`` is the public entry point; it returns the typed Pipeline.
+
+Uses only the stdlib ast and IPython's input transformer (imported lazily). Must not import tornado or jupyter_server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..pipeline.model import Pipeline
+
+
+def analyze(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
+    """Analyze a notebook dict (nbformat 4 JSON). ``name`` is used when the notebook metadata names no pipeline.
+
+    Raises NotebookError when ``nb`` is not a notebook; problems in the notebook itself are diagnostics.
+    """
+    from ..pipeline.builder import build_pipeline
+
+    return build_pipeline(nb, name=name)
+
+
+def format_text(pipeline: Pipeline) -> str:
+    from .summary import format_text as _format
+
+    return _format(pipeline)
+
+
+__all__ = ["analyze", "format_text"]

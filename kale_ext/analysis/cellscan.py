@@ -1,0 +1,427 @@
+"""Turn one cell's module-level code into an ordered list of name events (read, bind, mutate, delete, call, dynamic,
+star import) following Python's execution order and scoping; IPython magics that run Python (%time, %%capture,
+%%time) are scanned too, and the names they bind are tracked.
+
+Uses only the stdlib ast (and, through kale_ext.notebook.cells, IPython's transformer for magic bodies).
+Must not import tornado or jupyter_server.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ..notebook.cells import parse_snippet
+from .scope import FuncSummary, alias_sources, def_time_expressions, root_name, summarize, target_names
+
+READ, BIND, MUTATE, DELETE, UNBIND, CALL, DYNAMIC, STAR, SOFT, LREAD = range(10)
+
+_OPENERS = {
+    "open": "an open file",
+    "fdopen": "an open file",
+    "TemporaryFile": "an open file",
+    "NamedTemporaryFile": "an open file",
+    "SpooledTemporaryFile": "an open file",
+    "Lock": "a lock",
+    "RLock": "a lock",
+    "Condition": "a lock",
+    "Semaphore": "a lock",
+    "BoundedSemaphore": "a lock",
+    "Thread": "a thread",
+    "Pool": "a process pool",
+    "ThreadPoolExecutor": "an executor",
+    "ProcessPoolExecutor": "an executor",
+    "socket": "a socket",
+    "connect": "a connection",
+    "create_connection": "a socket",
+    "Popen": "a subprocess",
+}
+_VAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)|\{([^{}]+)\}")
+
+
+class Bind:
+    """How a name gets bound: what it may alias, whether the binding is conditional, and what kind of value it is."""
+
+    __slots__ = ("sources", "cond", "imp", "func", "unpicklable", "callee")
+
+    def __init__(self, sources=(), cond=False, imp=None, func=None, unpicklable=None, callee=None):
+        self.sources: tuple[str, ...] = sources
+        self.cond: bool = cond
+        self.imp: str | None = imp  # the import statement that binds it
+        self.func: FuncSummary | None = func
+        self.unpicklable: str | None = unpicklable
+        self.callee: str | None = callee  # `x = f(...)`: f, to tell a generator function's result
+
+
+def unpicklable_kind(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.GeneratorExp):
+        return "a generator"
+    if isinstance(node, ast.Call):
+        f = node.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+        return _OPENERS.get(name) if name else None
+    return None
+
+
+def scan_cell(tree: ast.Module, cell: int) -> list[tuple]:
+    scan = _CellScan(cell)
+    scan.block(tree.body)
+    return scan.events
+
+
+class _CellScan:
+    def __init__(self, cell: int) -> None:
+        self.cell = cell
+        self.events: list[tuple] = []
+        self.cond = 0  # > 0 inside if/for/while/try: a binding there may not happen
+        self.offset = 0  # line offset for code found inside a cell magic
+        # Names bound inside the conditional blocks we are in: a read there follows the binding (LREAD), even though
+        # after the block the binding is only a maybe.
+        self.bound_here: list[set[str]] = []
+
+    # -- statements -------------------------------------------------------------------------------------------
+    def block(self, stmts: list[ast.stmt], cond: bool = False) -> None:
+        if cond:
+            self.push()
+        for s in stmts:
+            self.stmt(s)
+        if cond:
+            self.pop()
+
+    def push(self) -> None:
+        self.cond += 1
+        self.bound_here.append(set())
+
+    def pop(self) -> None:
+        self.cond -= 1
+        self.bound_here.pop()
+
+    def bind(self, name: str, line: int, **kw) -> None:
+        self.events.append((BIND, name, line + self.offset, Bind(cond=self.cond > 0, **kw)))
+        if self.bound_here:
+            self.bound_here[-1].add(name)
+
+    def mutated(self, name: str, line: int) -> None:
+        """A mutation of ``name`` (line is absolute); local when it follows a binding in the same conditional block."""
+        self.events.append((MUTATE, name, line, any(name in b for b in self.bound_here)))
+
+    def read(self, name: str, line: int) -> None:
+        local = any(name in b for b in self.bound_here)
+        self.events.append((LREAD if local else READ, name, line + self.offset))
+
+    def stmt(self, s: ast.stmt) -> None:
+        ln = s.lineno
+        ev = self.events
+        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) and len(s.targets) == 1:
+            for e in def_time_expressions(s.value):  # f = lambda: ...: like a def, the body reads when called
+                self.expr(e)
+            self.target(s.targets[0], None, (), ln, None, None)
+            if isinstance(s.targets[0], ast.Name):
+                self.events[-1][3].func = summarize(s.value, self.cell)
+        elif isinstance(s, ast.Assign):
+            self.expr(s.value)
+            srcs = alias_sources(s.value)
+            kind = unpicklable_kind(s.value)
+            callee = s.value.func.id if isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) else None
+            first = None
+            for t in s.targets:
+                self.target(t, s.value, srcs + ((first,) if first else ()), ln, kind, callee)
+                first = first or (t.id if isinstance(t, ast.Name) else None)
+        elif isinstance(s, ast.AugAssign):
+            self.expr(s.value)
+            if isinstance(s.target, ast.Name):
+                self.mutated(s.target.id, ln + self.offset)
+            else:
+                self.mutation_target(s.target, ln)
+        elif isinstance(s, ast.AnnAssign):
+            if s.value is not None:
+                self.expr(s.value)
+                self.target(s.target, s.value, alias_sources(s.value), ln, unpicklable_kind(s.value), None)
+        elif isinstance(s, ast.Delete):
+            for t in s.targets:
+                for n in target_names(t) if isinstance(t, (ast.Tuple, ast.List, ast.Name)) else []:
+                    ev.append((DELETE, n, ln + self.offset))
+                if isinstance(t, (ast.Attribute, ast.Subscript)):
+                    self.mutation_target(t, ln)
+        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for e in def_time_expressions(s):
+                self.expr(e)
+            if isinstance(s, ast.ClassDef):
+                self.class_body(s)
+            self.bind(s.name, ln, func=summarize(s, self.cell))
+        elif isinstance(s, (ast.Import, ast.ImportFrom)):
+            self.import_(s)
+        elif isinstance(s, (ast.For, ast.AsyncFor)):
+            self.expr(s.iter)
+            self.push()
+            self.target(s.target, None, alias_sources(s.iter), ln, None, None)
+            self.block(s.body)
+            self.pop()
+            self.block(s.orelse, True)
+        elif isinstance(s, ast.While):
+            self.expr(s.test)
+            self.block(s.body, True)
+            self.block(s.orelse, True)
+        elif isinstance(s, ast.If):
+            self.expr(s.test)
+            self.block(s.body, True)
+            self.block(s.orelse, True)
+        elif isinstance(s, (ast.With, ast.AsyncWith)):
+            for item in s.items:
+                self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.target(
+                        item.optional_vars,
+                        None,
+                        alias_sources(item.context_expr),
+                        ln,
+                        unpicklable_kind(item.context_expr),
+                        None,
+                    )
+            self.block(s.body)
+        elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            self.block(s.body, True)
+            for h in s.handlers:
+                if h.type is not None:
+                    self.expr(h.type)
+                self.push()
+                if h.name:
+                    self.bind(h.name, h.lineno)
+                self.block(h.body)
+                if h.name:  # Python deletes the name at the end of the handler
+                    ev.append((UNBIND, h.name, (h.end_lineno or h.lineno) + self.offset))
+                self.pop()
+            self.block(s.orelse, True)
+            self.block(s.finalbody)
+        elif isinstance(s, ast.Match):
+            self.expr(s.subject)
+            for case in s.cases:
+                self.push()
+                self.pattern(case.pattern, ln)
+                if case.guard is not None:
+                    self.expr(case.guard)
+                self.block(case.body)
+                self.pop()
+        elif isinstance(s, (ast.Global, ast.Nonlocal, ast.Pass, ast.Break, ast.Continue)):
+            pass
+        else:  # Expr, Return, Raise, Assert ...
+            for child in ast.iter_child_nodes(s):
+                self.expr(child)
+
+    def target(self, t: ast.AST, value: ast.AST | None, srcs, ln: int, kind, callee) -> None:
+        if isinstance(t, ast.Name):
+            self.bind(t.id, ln, sources=tuple(srcs), unpicklable=kind, callee=callee)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            pairs = None
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(t.elts):
+                if not any(isinstance(e, ast.Starred) for e in value.elts + t.elts):
+                    pairs = zip(t.elts, value.elts, strict=True)
+            if pairs is not None:  # a, b = b, a: pair the elements up
+                for te, ve in pairs:
+                    self.target(te, ve, alias_sources(ve), ln, unpicklable_kind(ve), None)
+            else:
+                for te in t.elts:
+                    self.target(te, None, srcs, ln, None, None)
+        elif isinstance(t, ast.Starred):
+            self.target(t.value, None, srcs, ln, None, None)
+        elif isinstance(t, (ast.Attribute, ast.Subscript)):
+            self.mutation_target(t, ln)
+
+    def mutation_target(self, t: ast.AST, ln: int) -> None:
+        """obj.a = ..., d[k] = ..., del d[k], x[0] += ...: reads the pieces, then mutates the root object."""
+        self.expr(t.value)
+        if isinstance(t, ast.Subscript):
+            self.expr(t.slice)
+        name = root_name(t)
+        if name is not None:
+            self.mutated(name, ln + self.offset)
+
+    def pattern(self, p: ast.AST, ln: int) -> None:
+        for node in ast.walk(p):
+            if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+                self.bind(node.name, ln)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                self.bind(node.rest, ln)
+            elif isinstance(node, ast.MatchValue):
+                self.expr(node.value)
+            elif isinstance(node, ast.MatchClass):
+                self.expr(node.cls)
+            elif isinstance(node, ast.MatchMapping):
+                for k in node.keys:
+                    self.expr(k)
+
+    def class_body(self, s: ast.ClassDef) -> None:
+        """A class body runs when the class statement runs: its free names are read there (methods run later)."""
+        local: set[str] = set()
+        for node in s.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                for e in def_time_expressions(node):
+                    self.free_reads(e, local)
+                local.add(node.name)
+            else:
+                self.free_reads(node, local)
+                for n in ast.walk(node):
+                    if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                        local.add(n.id)
+
+    def free_reads(self, node: ast.AST, local: set[str]) -> None:
+        summary = (
+            summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell)
+            if isinstance(node, ast.expr)
+            else None
+        )
+        names = summary.free if summary is not None else _stmt_free(node)
+        for name, line in names.items():
+            if name not in local:
+                self.read(name, line)
+
+    def import_(self, s: ast.Import | ast.ImportFrom) -> None:
+        for a in s.names:
+            if isinstance(s, ast.Import):
+                stmt = f"import {a.name}" + (f" as {a.asname}" if a.asname else "")
+                self.bind(a.asname or a.name.split(".")[0], s.lineno, imp=stmt)
+                continue
+            module = "." * s.level + (s.module or "")
+            if a.name == "*":
+                self.events.append((STAR, module, s.lineno + self.offset, f"from {module} import *"))
+            else:
+                stmt = f"from {module} import {a.name}" + (f" as {a.asname}" if a.asname else "")
+                self.bind(a.asname or a.name, s.lineno, imp=stmt)
+
+    # -- expressions ------------------------------------------------------------------------------------------
+    def expr(self, node: ast.AST | None) -> None:
+        if node is None:
+            return
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                self.read(node.id, node.lineno)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self.expr(node.value)
+            self.bind(
+                node.target.id, node.lineno, sources=alias_sources(node.value), unpicklable=unpicklable_kind(node.value)
+            )
+            return
+        if isinstance(node, ast.Call):
+            self.call(node)
+            return
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            self.scoped(node)
+            return
+        for child in ast.iter_child_nodes(node):
+            self.expr(child)
+
+    def scoped(self, node: ast.AST) -> None:
+        """A lambda or comprehension: its own scope. Free names are read here (conservatively, for a lambda);
+        := inside a comprehension binds in the cell's scope; method calls on outer names mutate them."""
+        if isinstance(node, ast.Lambda):
+            for e in def_time_expressions(node):
+                self.expr(e)
+        else:
+            self.expr(node.generators[0].iter)
+        s = summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=node.lineno), self.cell)
+        first_iter = None if isinstance(node, ast.Lambda) else node.generators[0].iter
+        skip = {n.id for n in ast.walk(first_iter) if isinstance(n, ast.Name)} if first_iter is not None else set()
+        for name, line in s.free.items():
+            if name not in skip:
+                self.read(name, line)
+        for name in sorted(s.gmutates):
+            self.mutated(name, node.lineno + self.offset)
+        if not isinstance(node, ast.Lambda):
+            for n in ast.walk(node):
+                if isinstance(n, ast.NamedExpr):
+                    self.bind(n.target.id, n.lineno)
+
+    def call(self, node: ast.Call) -> None:
+        f = node.func
+        ln = node.lineno + self.offset
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Call) and isinstance(f.value.func, ast.Name):
+            inner = f.value.func.id
+            if inner == "get_ipython" and self.magic(node, f.attr):
+                return
+            if inner in ("globals", "locals", "vars") and f.attr in ("update", "setdefault", "__setitem__", "pop"):
+                self.events.append((DYNAMIC, f"{inner}().{f.attr}", ln))
+        if isinstance(f, ast.Name) and f.id in ("exec", "eval", "execfile"):
+            self.events.append((DYNAMIC, f.id, ln))
+        self.expr(f)
+        for a in node.args:
+            self.expr(a)
+        for k in node.keywords:
+            self.expr(k.value)
+        if isinstance(f, ast.Attribute):
+            name = root_name(f.value)
+            if name is not None:  # x.append(...), df.fillna(..., inplace=True): a method call may mutate x
+                self.mutated(name, ln)
+        elif isinstance(f, ast.Name):
+            args = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
+            args += [(k.arg, k.value.id) for k in node.keywords if k.arg and isinstance(k.value, ast.Name)]
+            if args:
+                self.events.append((CALL, f.id, ln, args))
+
+    def magic(self, node: ast.Call, method: str) -> bool:
+        """get_ipython().system/getoutput/run_line_magic/run_cell_magic(...) as IPython's transformer writes them."""
+        args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+        if not args or any(a is None for a in args):
+            return False
+        ln = node.lineno
+        if method in ("system", "getoutput"):
+            self.expand_reads(args[0], ln)
+        elif method == "run_line_magic" and len(args) == 2:
+            name, line = args
+            if name in ("time", "prun", "capture"):
+                self.snippet(line, ln - 1, binds=True)
+            elif name == "timeit":
+                self.snippet(line, ln - 1, binds=False)
+            elif name in ("run", "load", "store"):
+                self.events.append((DYNAMIC, f"%{name}", ln + self.offset))
+            else:
+                self.expand_reads(line, ln)
+        elif method == "run_cell_magic" and len(args) == 3:
+            name, line, body = args
+            if name in ("capture", "time", "prun"):
+                self.snippet(body, ln, binds=True)
+                if name == "capture":
+                    out = [w for w in line.split() if not w.startswith("-")]
+                    if out and out[0].isidentifier():
+                        self.bind(out[0], ln)
+            elif name == "timeit":
+                self.snippet(body, ln, binds=False)
+            else:
+                self.expand_reads(line, ln)
+        else:
+            return False
+        return True
+
+    def snippet(self, code: str, line_offset: int, binds: bool) -> None:
+        tree = parse_snippet(code)
+        if tree is None:
+            return
+        saved, self.offset = self.offset, self.offset + line_offset
+        if binds:
+            self.block(tree.body)
+        else:  # %timeit runs the code in its own scope: only its reads matter
+            self.free_reads(tree, set())
+        self.offset = saved
+
+    def expand_reads(self, text: str, ln: int) -> None:
+        """IPython expands $name and {expr} in shell commands and magic arguments, when they resolve."""
+        for m in _VAR.finditer(text):
+            if m.group(1):
+                self.events.append((SOFT, m.group(1), ln + self.offset))
+                continue
+            try:
+                tree = ast.parse(m.group(2).strip(), mode="eval")
+            except SyntaxError:
+                continue
+            for n in ast.walk(tree):
+                if isinstance(n, ast.Name):
+                    self.events.append((SOFT, n.id, ln + self.offset))
+
+
+_NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
+def _stmt_free(node: ast.AST) -> dict[str, int]:
+    body = node.body if isinstance(node, ast.Module) else [node]
+    fake = ast.FunctionDef(name="<body>", args=_NO_ARGS, body=body, decorator_list=[], returns=None, lineno=1)
+    return summarize(fake, -1).free

@@ -1,0 +1,76 @@
+"""A code cell as Python the analysis can parse: IPython syntax (magics, !shell, x = !cmd, %%capture) is turned into
+Python with IPython's own TransformerManager, imported lazily and only for cells that need it.
+
+Plain Python cells go straight to ast.parse, which keeps `kale-ext analyze` fast.
+Must not import tornado or jupyter_server.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+# A line that can only be IPython: a magic, a shell escape, help, or an assignment from one.
+_IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|^\s*[\w.,\s\[\]()*]+=\s*[!%]|\?\s*$", re.MULTILINE)
+
+_transformer = None
+
+
+@dataclass
+class ParsedCell:
+    """The parse of one cell: a module AST (None on a syntax error) and, for errors, the 1-based line and message."""
+
+    tree: ast.Module | None
+    ipython: bool = False
+    error_line: int | None = None
+    error: str | None = None
+
+
+def _manager():
+    global _transformer
+    if _transformer is None:
+        from IPython.core.inputtransformer2 import TransformerManager  # ~0.2 s: only when a cell needs it
+
+        _transformer = TransformerManager()
+    return _transformer
+
+
+def to_python(source: str) -> str:
+    """The Python IPython would run for ``source``."""
+    return _manager().transform_cell(source)
+
+
+def parse_cell(source: str) -> ParsedCell:
+    """Parse a cell; fall back to IPython's transformer only when the cell is not plain Python."""
+    try:
+        return ParsedCell(ast.parse(source))
+    except SyntaxError as exc:
+        first = exc
+    except ValueError as exc:  # null bytes
+        return ParsedCell(None, error_line=1, error=str(exc))
+    if not _IPYTHON_LINE.search(source):
+        return ParsedCell(None, error_line=_clamp(first.lineno, source), error=first.msg)
+    try:
+        python = to_python(source)
+        return ParsedCell(ast.parse(python), ipython=True)
+    except SyntaxError as exc:
+        return ParsedCell(None, ipython=True, error_line=_clamp(exc.lineno, source), error=exc.msg)
+    except Exception as exc:  # IPython's transformer can fail on odd input: report it as a syntax error
+        return ParsedCell(None, ipython=True, error_line=_clamp(first.lineno, source), error=str(exc) or first.msg)
+
+
+def parse_snippet(code: str) -> ast.Module | None:
+    """Parse code found inside a magic (the body of %%capture, the argument of %time); None if it is not Python."""
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError):
+        try:
+            return ast.parse(to_python(code))
+        except Exception:
+            return None
+
+
+def _clamp(line: int | None, source: str) -> int:
+    n = max(1, source.count("\n") + 1)
+    return min(max(line or 1, 1), n)
