@@ -1,0 +1,1 @@
+"""Subcommands of `kale-ext`: each module has add_parser(subparsers) and execute(args) -> int."""

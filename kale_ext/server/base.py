@@ -1,0 +1,98 @@
+"""Base handler of every kale_ext REST endpoint: authentication, authorization, JSON bodies and one JSON error shape.
+
+Every verb of every handler is wrapped by ``@web.authenticated`` and ``@authorized`` (jupyter_server's authorizer, resource
+"kale"), so a request without valid credentials is refused with 403 before any work. Errors are always
+``{"message", "code", "details"}``: KaleError subclasses carry their 4xx status; anything unexpected is logged with its
+traceback on the server and answered 500 without one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from http import HTTPStatus
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..errors import ForbiddenPathError, InvalidRequestError, KaleError, NotFoundError
+
+AUTH_RESOURCE = "kale"
+
+
+class KaleHandler(ExtensionHandlerMixin, APIHandler):
+    """Parse -> core -> serialize. Subclasses decorate each verb with ``@web.authenticated`` and ``@authorized``."""
+
+    auth_resource = AUTH_RESOURCE
+
+    # --- request helpers -------------------------------------------------------------------------------------------
+    def get_json_body_object(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 that says what is wrong."""
+        raw = self.request.body
+        if not raw:
+            raise InvalidRequestError("The request body is empty: send a JSON object.", code="request.empty")
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidRequestError(f"The request body is not valid JSON ({exc}).", code="request.json") from None
+        if not isinstance(body, dict):
+            raise InvalidRequestError(
+                f"The request body must be a JSON object, not {type(body).__name__}.", code="request.json"
+            )
+        return body
+
+    def resolve_path(self, relative: str) -> str:
+        """A path from a request, resolved inside the server's root directory; anything outside is refused (403)."""
+        if not isinstance(relative, str) or not relative:
+            raise InvalidRequestError(
+                "'path' must be a non-empty string relative to the server root.", code="path.invalid"
+            )
+        if "\x00" in relative:
+            raise InvalidRequestError("'path' contains a NUL character.", code="path.invalid")
+        root = os.path.realpath(self.settings.get("server_root_dir") or os.getcwd())
+        candidate = os.path.realpath(os.path.join(root, relative.lstrip("/")))
+        if os.path.commonpath([root, candidate]) != root:
+            raise ForbiddenPathError(f"'{relative}' is outside the server's root directory.")
+        return candidate
+
+    def relative_path(self, absolute: str) -> str:
+        root = os.path.realpath(self.settings.get("server_root_dir") or os.getcwd())
+        return os.path.relpath(absolute, root)
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload, default=str))
+
+    # --- errors ----------------------------------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, KaleError):
+            status_code, payload = exc.status, exc.to_json()
+        elif isinstance(exc, web.HTTPError):
+            reason = exc.log_message or exc.reason or HTTPStatus(exc.status_code).phrase
+            payload = {"message": reason, "code": f"http.{exc.status_code}", "details": {}}
+            status_code = exc.status_code
+        else:
+            payload = {"message": "Internal error in kale_ext; see the server log.", "code": "internal", "details": {}}
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload))
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(value, KaleError):  # a client mistake answered with a 4xx: no traceback in the log
+            self.log.info("%s %s -> %s %s", self.request.method, self.request.path, value.status, value.code)
+            return
+        super().log_exception(typ, value, tb)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, KaleError):
+            status_code = exc.status
+        super().send_error(status_code, **kwargs)
+
+
+def not_found(what: str) -> NotFoundError:
+    return NotFoundError(f"{what} was not found.")

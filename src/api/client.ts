@@ -1,0 +1,75 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** The REST prefix of the kale_ext server extension. */
+export const API_PREFIX = 'kale/v1';
+
+/** The JSON error body every kale_ext endpoint answers with. */
+export interface IApiErrorBody {
+  message: string;
+  code: string;
+  details?: Record<string, unknown>;
+}
+
+/** An error answered by the server (status >= 400) or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * The one HTTP client of the frontend: every call to the server extension goes through here, with Jupyter's
+ * authentication (token and XSRF) handled by ServerConnection.
+ */
+export async function requestAPI<T>(
+  endPoint: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, API_PREFIX, endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ApiError(
+      0,
+      'network',
+      `Cannot reach the Jupyter server: ${String(error)}`
+    );
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const body = (data ?? {}) as Partial<IApiErrorBody>;
+    throw new ApiError(
+      response.status,
+      body.code ?? `http.${response.status}`,
+      body.message ?? `${response.status} ${response.statusText}`
+    );
+  }
+  return data as T;
+}
+
+/** GET /kale/v1/info */
+export interface IServerInfo {
+  version: string;
+  api_version: string;
+  capabilities: string[];
+}
+
+export function fetchInfo(): Promise<IServerInfo> {
+  return requestAPI<IServerInfo>('info');
+}

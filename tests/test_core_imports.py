@@ -1,0 +1,24 @@
+"""The core is plain Python: importing it must not pull in tornado or jupyter_server (only kale_ext.server may)."""
+
+import subprocess
+import sys
+
+CORE_MODULES = ["kale_ext", "kale_ext.cli", "kale_ext.errors", "kale_ext.pipeline.model"]
+
+
+def test_core_does_not_import_the_web_stack():
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import kale_ext\n"
+        f"mods = {CORE_MODULES!r}\n"
+        "for info in pkgutil.walk_packages(kale_ext.__path__, 'kale_ext.'):\n"
+        "    if not info.name.startswith('kale_ext.server') and info.name != 'kale_ext.__main__':\n"
+        "        mods.append(info.name)\n"
+        "for m in mods:\n"
+        "    importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tornado', 'jupyter_server'))\n"
+        "print(len(mods), bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
