@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import KaleError
 
-COMMANDS = ("analyze",)
+COMMANDS = ("analyze", "run", "runs")
 EXIT_USAGE = 2
 
 

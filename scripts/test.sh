@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a clean Debian machine, then run every check:
+# lint (ruff, prettier, eslint, strict tsc), the Python suite (pytest + pytest-jupyter) and the browser suite
+# (Playwright driving Debian's Chromium against a real JupyterLab). Exits non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then
+  step "installing Debian's chromium"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update && $SUDO apt-get install -y chromium
+fi
+
+VENV="${KALE_VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating $VENV"
+  python3 -m venv "$VENV"
+fi
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+
+step "installing Python build and test dependencies"
+python -m pip install -q --upgrade pip
+python -m pip install -q 'jupyterlab>=4.6,<4.7' hatchling hatch-jupyter-builder hatch-nodejs-version \
+  'jupyter-builder>=1.2,<2' editables build
+
+step "installing node packages and building the labextension"
+export YARN_NPM_REGISTRY_SERVER="${YARN_NPM_REGISTRY_SERVER:-$(npm config get registry)}"  # jlpm ignores ~/.npmrc
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+jlpm install --immutable
+jlpm build
+
+step "installing kale_ext (editable) with its test extras"
+python -m pip install -q --no-build-isolation -e '.[test,ui]'
+jupyter labextension develop --overwrite . >/dev/null
+
+step "checking that both halves are enabled"
+jupyter labextension list 2>&1 | grep -E 'kale_ext.*enabled.*OK'
+jupyter server extension list 2>&1 | grep -E 'kale_ext.*OK'
+
+step "lint: ruff, prettier, eslint, tsc --strict"
+ruff check .
+ruff format --check .
+jlpm lint:check
+
+step "Python tests"
+python -m pytest tests -q
+
+step "browser tests (Playwright + Debian chromium)"
+python -m pytest ui-tests -q
