@@ -229,6 +229,9 @@ class _CellScan:
 
     def mutation_target(self, t: ast.AST, ln: int) -> None:
         """obj.a = ..., d[k] = ..., del d[k], x[0] += ...: reads the pieces, then mutates the root object."""
+        v = t.value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("globals", "locals", "vars"):
+            self.events.append((DYNAMIC, f"{v.func.id}()[...] =", t.lineno + self.offset))
         self.expr(t.value)
         if isinstance(t, ast.Subscript):
             self.expr(t.slice)

@@ -75,7 +75,7 @@ class FlowResult:
     parameters: dict[str, object]
     metrics: list[str]
     metric_sources: dict[str, int]  # metric -> step index (PARAM / PRELUDE when not produced by a step)
-    final_sources: dict[str, int]  # every data name bound at the end -> producer
+    final_sources: dict[str, int]  # every name bound at the end -> producer (PRELUDE for imports: re-imported)
     diagnostics: list[Diagnostic]
 
 
@@ -138,7 +138,7 @@ class Flow:
             if c.role == "parameters":
                 self.parameters_cell(parsed.tree)
         self.classify_unresolved()
-        final = {n: b.producer for n, b in self.state.items() if b.imp is None}
+        final = {n: PRELUDE if b.imp is not None else b.producer for n, b in self.state.items()}
         return FlowResult(self.steps, self.parameters, self.metrics, self.metric_sources, final, self.diags)
 
     def process(self, events: list[tuple]) -> None:
@@ -158,9 +158,8 @@ class Flow:
                 self.read(name, line, soft=True)
             elif kind == CALL:
                 self.call(name, line, ev[3])
-            elif kind == DELETE:
-                if name not in self.state and name not in self.local:
-                    self.read(name, line)
+            elif kind == DELETE:  # `del x` needs x: it is read, then unbound
+                self.read(name, line, closure=False)
                 self.unbind(name)
                 self.deleted[name] = (self.cell, line)
             elif kind == UNBIND:

@@ -1,0 +1,428 @@
+"""Table-driven cases for the variable flow: every rule of issue 3, each checked statically and (where it runs)
+by the equivalence of step-by-step and top-to-bottom execution."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import FN, IMP, MET, PAR, SKIP, C, S, assert_flow
+
+# (id, cells, expectations)
+CASES = [
+    # --- basic flow ------------------------------------------------------------------------------------------
+    ("simple_edge", [S("a", "x = 1"), S("b", "y = x + 1", "a")], dict(inputs={"b": ["x"]}, outputs={"a": ["x"]})),
+    ("no_edge_when_unused", [S("a", "x = 1"), S("b", "y = 2", "a")], dict(inputs={"b": []}, outputs={"a": []})),
+    (
+        "latest_producer",
+        [S("a", "x = 1"), S("b", "x = 2"), S("c", "y = x")],
+        dict(inputs={"c": ["x"]}, depends_on={"c": ["b"]}, outputs={"a": [], "b": ["x"]}),
+    ),
+    ("rebind_before_read_is_local", [S("a", "x = 1"), S("b", "x = 5\ny = x")], dict(inputs={"b": []})),
+    ("untagged_joins_step", [S("a", "x = 1"), C("y = x * 2"), S("b", "z = y")], dict(inputs={"b": ["y"]})),
+    # w = x makes w an alias of x; aliasing it again in b makes b the producer of the whole group.
+    (
+        "skip_is_transparent",
+        [S("a", "x = 1"), SKIP("print(x)"), C("w = x * 1"), S("b", "z = w")],
+        dict(inputs={"b": ["w"]}),
+    ),
+    ("alias_again_takes_group", [S("a", "x = 1"), C("w = x"), S("b", "z = w")], dict(inputs={"b": ["w", "x"]})),
+    (
+        "no_transitive_closure",
+        [S("a", "x = 1"), S("b", "y = x * 2"), S("c", "z = y * 2")],
+        dict(depends_on={"c": ["b"]}, inputs={"c": ["y"]}),
+    ),
+    ("prev_only_adds_edges", [S("a", "x = 1"), S("b", "y = 2", "a")], dict(depends_on={"b": ["a"]})),
+    ("data_edge_without_prev", [S("a", "x = 1"), S("b", "y = x")], dict(depends_on={"b": ["a"]})),
+    (
+        "augassign_reads_and_writes",
+        [S("a", "n = 1"), S("b", "n += 1"), S("c", "m = n")],
+        dict(inputs={"b": ["n"], "c": ["n"]}, depends_on={"c": ["b"]}),
+    ),
+    # --- mutation --------------------------------------------------------------------------------------------
+    (
+        "mutation_append",
+        [S("a", "xs = [1]"), S("b", "xs.append(2)"), S("c", "n = len(xs)")],
+        dict(inputs={"b": ["xs"], "c": ["xs"]}, depends_on={"c": ["b"]}),
+    ),
+    (
+        "mutation_subscript",
+        [S("a", "d = {}"), S("b", "d['k'] = 1"), S("c", "v = d['k']")],
+        dict(depends_on={"c": ["b"]}),
+    ),
+    (
+        "mutation_attribute",
+        [S("a", "class O: pass\no = O()"), S("b", "o.a = 3"), S("c", "v = o.a")],
+        dict(depends_on={"b": ["a"], "c": ["b"]}),
+    ),
+    (
+        "mutation_inplace_keyword",
+        [
+            IMP("import collections"),
+            S("a", "c = collections.OrderedDict(a=1)"),
+            S("b", "c.update(b=2)"),
+            S("d", "v = dict(c)"),
+        ],
+        dict(depends_on={"d": ["b"]}),
+    ),
+    (
+        "mutation_augassign_subscript",
+        [S("a", "x = [1, 2]"), S("b", "x[0] += 10"), S("c", "y = x[0]")],
+        dict(depends_on={"c": ["b"]}),
+    ),
+    (
+        "mutation_del_item",
+        [S("a", "d = {'a': 1, 'b': 2}"), S("b", "del d['a']"), S("c", "keys = list(d)")],
+        dict(depends_on={"c": ["b"]}),
+    ),
+    (
+        "mutation_parallel_branches",
+        [S("a", "xs = [0]"), S("b", "xs.append(1)", "a"), S("c", "xs.append(2)", "a"), S("d", "n = list(xs)")],
+        dict(depends_on={"c": ["a", "b"], "d": ["c"]}, inputs={"c": ["xs"]}),
+    ),
+    (
+        "mutation_by_notebook_function",
+        [FN("def add(lst, v):\n    lst.append(v)"), S("a", "xs = []"), S("b", "add(xs, 1)"), S("c", "n = len(xs)")],
+        dict(depends_on={"c": ["b"]}),
+    ),
+    # --- aliasing --------------------------------------------------------------------------------------------
+    (
+        "alias_assignment",
+        [S("a", "x = [1]\ny = x"), S("b", "x.append(2)"), S("c", "z = list(y)")],
+        dict(inputs={"b": ["x", "y"], "c": ["y"]}, depends_on={"c": ["b"]}),
+    ),
+    (
+        "alias_across_steps",
+        [S("a", "x = [1]"), S("b", "y = x"), S("c", "x.append(2)"), S("d", "z = list(y)")],
+        dict(depends_on={"d": ["c"]}),
+    ),
+    (
+        "alias_for_loop_over_list",
+        [S("a", "a = {}\nb = {}"), S("m", "for d in [a, b]:\n    d['c'] = 1"), S("r", "s = [a, b]")],
+        dict(inputs={"m": ["a", "b"], "r": ["a", "b", "d"]}, depends_on={"r": ["m"]}),
+    ),
+    (
+        "alias_container",
+        [S("a", "a = [1]\nbox = [a]"), S("b", "box[0].append(2)"), S("c", "t = list(a)")],
+        dict(depends_on={"c": ["b"]}),
+    ),
+    (
+        "alias_chain_assignment",
+        [S("a", "p = q = []"), S("b", "p.append(1)"), S("c", "r = list(q)")],
+        dict(depends_on={"c": ["b"]}),
+    ),
+    (
+        "alias_attribute_view",
+        [
+            S("a", "class B: pass\nb = B()\nb.items = [1]\nitems = b.items"),
+            S("m", "items.append(2)"),
+            S("r", "n = len(b.items)"),
+        ],
+        dict(depends_on={"r": ["m"]}),
+    ),
+    (
+        "rebinding_breaks_alias",
+        [S("a", "x = [1]\ny = x\nx = [5]"), S("b", "x.append(2)"), S("c", "z = list(y)")],
+        dict(depends_on={"c": ["a"]}),
+    ),
+    # --- functions and globals -------------------------------------------------------------------------------
+    (
+        "function_global_binding",
+        [FN("def setup():\n    global CFG\n    CFG = {'lr': 0.1}"), S("a", "setup()"), S("b", "lr = CFG['lr']")],
+        dict(inputs={"b": ["CFG"]}, depends_on={"b": ["a"]}),
+    ),
+    (
+        "function_reads_free_global_when_called",
+        [FN("def scaled(v):\n    return v * FACTOR"), S("a", "FACTOR = 3"), S("b", "r = scaled(2)")],
+        dict(inputs={"b": ["FACTOR"]}),
+    ),
+    (
+        "function_free_global_value_current_at_call",
+        [S("a", "K = 1\ndef f():\n    return K * 2"), S("b", "K = 10"), S("c", "r = f()")],
+        dict(inputs={"c": ["K", "f"]}, depends_on={"c": ["a", "b"]}),
+    ),
+    (
+        "function_transitive_free_globals",
+        [FN("def g():\n    return BASE + 1\ndef f():\n    return g() * 2"), S("a", "BASE = 5"), S("b", "r = f()")],
+        dict(inputs={"b": ["BASE"]}),
+    ),
+    (
+        "function_default_fixed_at_def",
+        [S("a", "D = 1\ndef f(x=D):\n    return x"), S("b", "D = 2"), S("c", "r = f()")],
+        dict(inputs={"c": ["f"]}),
+    ),
+    (
+        "function_defined_in_step_used_later",
+        [S("a", "def sq(v):\n    return v * v"), S("b", "r = sq(4)")],
+        dict(inputs={"b": ["sq"]}, outputs={"a": ["sq"]}),
+    ),
+    (
+        "function_mutates_free_global",
+        [S("a", "log = []"), FN("def note(m):\n    log.append(m)"), S("b", "note('x')"), S("c", "n = len(log)")],
+        dict(depends_on={"c": ["b"]}, inputs={"b": ["log"]}),
+    ),
+    (
+        "function_param_shadows_global",
+        [S("a", "x = 1"), FN("def f(x):\n    return x"), S("b", "r = f(2)")],
+        dict(inputs={"b": []}),
+    ),
+    (
+        "lambda_assigned_reads_when_called",
+        [S("a", "M = 2\ntimes = lambda v: v * M"), S("b", "M = 3"), S("c", "r = times(5)")],
+        dict(inputs={"c": ["M", "times"]}),
+    ),
+    (
+        "decorator_read_at_def",
+        [
+            FN("def deco(f):\n    f.tagged = True\n    return f"),
+            S("a", "@deco\ndef h():\n    return 1"),
+            S("b", "r = h()"),
+        ],
+        dict(inputs={"b": ["h"]}),
+    ),
+    (
+        "nested_function_free_globals",
+        [
+            FN("def outer():\n    def inner():\n        return SCALE\n    return inner()"),
+            S("a", "SCALE = 4"),
+            S("b", "r = outer()"),
+        ],
+        dict(inputs={"b": ["SCALE"]}),
+    ),
+    # --- classes ---------------------------------------------------------------------------------------------
+    (
+        "class_across_steps",
+        [
+            S(
+                "a",
+                "class P:\n    def __init__(self, v):\n        self.v = v\n    def double(self):\n"
+                "        return self.v * 2\np = P(3)",
+            ),
+            S("b", "r = p.double()\nok = isinstance(p, P)"),
+        ],
+        dict(inputs={"b": ["P", "p"]}),
+    ),
+    (
+        "class_body_reads_at_definition",
+        [S("a", "BASE = 7"), S("b", "class K:\n    base = BASE\n    def m(self):\n        return 1\nk = K.base")],
+        dict(inputs={"b": ["BASE"]}),
+    ),
+    # --- imports ---------------------------------------------------------------------------------------------
+    (
+        "imports_cell_is_prelude",
+        [IMP("import math"), S("a", "r = math.sqrt(4)"), S("b", "s = math.pi")],
+        dict(inputs={"a": [], "b": []}, imports={"a": [], "b": []}),
+    ),
+    (
+        "import_in_step_reimported",
+        [S("a", "import json\nx = json.dumps([1])"), S("b", "y = json.loads(x)")],
+        dict(inputs={"b": ["x"]}, imports={"b": ["import json"]}),
+    ),
+    (
+        "from_import_in_step_reimported",
+        [S("a", "from math import sqrt as root\nx = 9"), S("b", "y = root(x)")],
+        dict(inputs={"b": ["x"]}, imports={"b": ["from math import sqrt as root"]}),
+    ),
+    (
+        "module_attribute_call_is_not_mutation",
+        [S("a", "import random\nrandom.seed(1)\nx = 1"), S("b", "random.seed(2)"), S("c", "y = x")],
+        dict(depends_on={"c": ["a"]}, inputs={"b": []}),
+    ),
+    (
+        "star_import_resolved",
+        [IMP("from math import *"), S("a", "r = sqrt(16) + floor(pi)")],
+        dict(inputs={"a": []}),
+    ),
+    (
+        "star_import_in_step",
+        [S("a", "from math import *\nx = 2"), S("b", "y = sqrt(x)")],
+        dict(imports={"b": ["from math import sqrt"]}, inputs={"b": ["x"]}),
+    ),
+    ("star_import_shadows", [S("a", "pi = 3\nfrom math import *\nr = pi")], dict(inputs={"a": []})),
+    (
+        "star_import_unknown_module",
+        [IMP("from no_such_module_xyz import *"), S("a", "r = thing()")],
+        dict(codes=["name.star_import"], run=False),
+    ),
+    # --- parameters ------------------------------------------------------------------------------------------
+    (
+        "parameters_are_not_edges",
+        [PAR("N = 3\nNAME = 'x'"), S("a", "v = N * 2"), S("b", "w = NAME + '!'")],
+        dict(parameters={"a": ["N"], "b": ["NAME"]}, inputs={"a": [], "b": []}, depends_on={"b": []}),
+    ),
+    (
+        "parameter_rebound_becomes_edge",
+        [PAR("N = 3"), S("a", "N = N + 1"), S("b", "v = N")],
+        dict(parameters={"a": ["N"], "b": []}, inputs={"b": ["N"]}, depends_on={"b": ["a"]}),
+    ),
+    (
+        "parameter_read_through_function",
+        [PAR("RATE = 0.5"), FN("def apply(v):\n    return v * RATE"), S("a", "r = apply(4)")],
+        dict(parameters={"a": ["RATE"]}),
+    ),
+    (
+        "parameter_mutable_mutated",
+        [PAR("COLS = ['a']"), S("a", "COLS.append('b')"), S("b", "n = len(COLS)")],
+        dict(depends_on={"b": ["a"]}, inputs={"b": ["COLS"]}),
+    ),
+    # --- IPython syntax --------------------------------------------------------------------------------------
+    ("magic_line_ignored", [S("a", "%matplotlib inline\nx = 1"), S("b", "y = x")], dict(inputs={"b": ["x"]})),
+    ("shell_line", [S("a", "!echo hello\nx = 1"), S("b", "y = x")], dict(inputs={"b": ["x"]})),
+    ("shell_assign_binds", [S("a", "files = !ls\nn = 1"), S("b", "k = len(files)")], dict(inputs={"b": ["files"]})),
+    (
+        "shell_reads_expanded_variable",
+        [S("a", "target = 'data'"), S("b", "!echo {target}")],
+        dict(inputs={"b": ["target"]}),
+    ),
+    (
+        "cell_magic_capture_binds",
+        [S("a", "%%capture out\nx = 5\nprint(x)"), S("b", "y = x\ntext = out.stdout")],
+        dict(inputs={"b": ["out", "x"]}),
+    ),
+    ("line_magic_time_binds", [S("a", "%time z = 2 * 3"), S("b", "w = z")], dict(inputs={"b": ["z"]})),
+    # --- builtins and scoping --------------------------------------------------------------------------------
+    (
+        "shadowed_builtin",
+        [S("a", "list = [3, 1, 2]\nlen = 7"), S("b", "s = sorted(list)\nn = len")],
+        dict(inputs={"b": ["len", "list"]}),
+    ),
+    ("builtin_not_an_input", [S("a", "x = 1"), S("b", "y = len([x])")], dict(inputs={"b": ["x"]})),
+    (
+        "comprehension_variable_does_not_leak",
+        [S("a", "i = 100"), S("b", "sq = [i * i for i in range(3)]"), S("c", "j = i")],
+        dict(inputs={"b": [], "c": ["i"]}, depends_on={"c": ["a"]}),
+    ),
+    (
+        "comprehension_reads_outer",
+        [S("a", "k = 2"), S("b", "ys = {n: n * k for n in range(3)}")],
+        dict(inputs={"b": ["k"]}),
+    ),
+    (
+        "walrus_in_comprehension_binds",
+        [S("a", "ys = [last := n for n in range(3)]"), S("b", "z = last")],
+        dict(inputs={"b": ["last"]}),
+    ),
+    (
+        "for_target_binds",
+        [S("a", "for item in [1, 2, 3]:\n    pass"), S("b", "z = item")],
+        dict(inputs={"b": ["item"]}),
+    ),
+    (
+        "with_as_binds",
+        [S("a", "import contextlib\nwith contextlib.nullcontext(5) as five:\n    pass"), S("b", "z = five")],
+        dict(inputs={"b": ["five"]}),
+    ),
+    (
+        "except_as_unbound_after",
+        [S("a", "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    msg = str(e)"), S("b", "m = msg")],
+        dict(inputs={"b": ["msg"]}),
+    ),
+    (
+        "except_as_read_after_is_error",
+        [S("a", "try:\n    1 / 0\nexcept Exception as e:\n    pass\nprint(e)")],
+        dict(codes=["name.undefined"], run=False),
+    ),
+    ("walrus_binds", [S("a", "if (n := 10) > 5:\n    pass"), S("b", "m = n")], dict(inputs={"b": ["n"]})),
+    (
+        "match_capture",
+        [S("a", "point = (1, 2)\nmatch point:\n    case (px, py):\n        s = px + py"), S("b", "t = s + px")],
+        dict(inputs={"b": ["px", "s"]}),
+    ),
+    (
+        "tuple_unpacking",
+        [S("a", "a, (b, *c) = 1, (2, 3, 4)"), S("b", "z = a + b + sum(c)")],
+        dict(inputs={"b": ["a", "b", "c"]}),
+    ),
+    (
+        "swap",
+        [S("a", "p, q = [1], [2]"), S("b", "p, q = q, p"), S("c", "r = p + q")],
+        dict(inputs={"b": ["p", "q"], "c": ["p", "q"]}),
+    ),
+    (
+        "conditional_binding_passes_old_value",
+        [S("a", "x = 1\nflag = False"), S("b", "if flag:\n    x = 2"), S("c", "y = x")],
+        dict(inputs={"b": ["flag", "x"], "c": ["x"]}, depends_on={"c": ["b"]}),
+    ),
+    (
+        "loop_body_read_after_binding_is_local",
+        [S("a", "v = 0"), S("b", "for v in range(3):\n    w = v + 1")],
+        dict(inputs={"b": []}),
+    ),
+    ("del_name", [S("a", "x = 1\ny = 2"), S("b", "del x"), S("c", "z = y")], dict(inputs={"c": ["y"]})),
+    ("class_name_scope", [S("a", "class A:\n    n = 1"), S("b", "v = A.n")], dict(inputs={"b": ["A"]})),
+    # --- metrics ---------------------------------------------------------------------------------------------
+    (
+        "metric_output_of_last_producer",
+        [S("a", "acc = 0.5"), S("b", "acc = acc + 0.25"), MET("print(acc)")],
+        dict(outputs={"b": ["acc"]}),
+    ),
+    # --- diagnostics -----------------------------------------------------------------------------------------
+    ("undefined_name", [S("a", "y = nope + 1")], dict(codes=["name.undefined"], run=False)),
+    ("undefined_only_in_skip", [SKIP("x = 1"), S("a", "y = x")], dict(codes=["name.undefined_skip"], run=False)),
+    ("defined_later", [S("a", "y = x"), S("b", "x = 1")], dict(codes=["name.defined_later"], run=False)),
+    ("deleted_then_read", [S("a", "x = 1\ndel x"), S("b", "y = x")], dict(codes=["name.undefined"], run=False)),
+    (
+        "function_reads_undefined_when_called",
+        [FN("def f():\n    return missing_thing"), S("a", "r = f()")],
+        dict(codes=["name.undefined"], run=False),
+    ),
+    ("syntax_error", [S("a", "x = (1,")], dict(codes=["syntax.error"], run=False)),
+    (
+        "exec_is_dynamic",
+        [S("a", "exec('q = 1')"), S("b", "r = q")],
+        dict(codes=["dynamic.exec", "name.maybe_dynamic"], inputs={"b": ["q"]}),
+    ),
+    (
+        "globals_write_is_dynamic",
+        [S("a", "globals()['g'] = 3"), S("b", "r = g")],
+        dict(codes=["dynamic.globals", "name.maybe_dynamic"], inputs={"b": ["g"]}),
+    ),
+    (
+        "globals_update_is_dynamic",
+        [S("a", "globals().update(h=4)"), S("b", "r = h")],
+        dict(codes=["dynamic.globals", "name.maybe_dynamic"]),
+    ),
+    ("run_magic_is_dynamic", [S("a", "%run helper.py")], dict(codes=["dynamic.run"], run=False)),
+    ("unknown_tag", [(["step:a", "colour:red"], "x = 1")], dict(codes=["tag.unknown"])),
+    ("prev_missing", [S("a", "x = 1", "ghost")], dict(codes=["tag.prev_missing"])),
+    ("prev_later", [S("a", "x = 1", "b"), S("b", "y = 2")], dict(codes=["tag.prev_later"])),
+    ("untagged_first_cell", [C("x = 1"), S("a", "y = 2")], dict(codes=["tag.untagged"], run=False)),
+    ("parameter_not_literal", [PAR("N = len('abc')"), S("a", "y = 1")], dict(codes=["parameter.invalid"], run=False)),
+    ("metric_not_a_name", [S("a", "acc = 1"), MET("print(acc * 2)")], dict(codes=["metric.invalid"])),
+    ("prelude_reads_step_data", [S("a", "x = 1"), FN("y = x + 1")], dict(codes=["prelude.step_data"], run=False)),
+    (
+        "unpicklable_open_file",
+        [S("a", "fh = open('/dev/null')"), S("b", "fh.close()")],
+        dict(codes=["value.unpicklable"], run=False),
+    ),
+    (
+        "unpicklable_generator",
+        [S("a", "gen = (i for i in range(3))"), S("b", "first = next(gen)")],
+        dict(codes=["value.unpicklable"], run=False),
+    ),
+    (
+        "unpicklable_generator_function",
+        [S("a", "def count():\n    yield 1\nit = count()"), S("b", "v = next(it)")],
+        dict(codes=["value.unpicklable"], run=False),
+    ),
+    (
+        "unpicklable_lock",
+        [S("a", "import threading\nlk = threading.Lock()"), S("b", "lk.acquire()")],
+        dict(codes=["value.unpicklable"], run=False),
+    ),
+    (
+        "unpicklable_not_reported_when_local",
+        [S("a", "with open('/dev/null') as fh:\n    pass\nn = 1"), S("b", "m = n")],
+        dict(codes=[], run=False),
+    ),
+]
+
+
+@pytest.mark.parametrize("cells,expect", [pytest.param(c, e, id=i) for i, c, e in CASES])
+def test_flow(cells, expect):
+    assert_flow(cells, **expect)
+
+
+def test_case_ids_are_unique():
+    ids = [c[0] for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 60
