@@ -17,9 +17,19 @@ def analyze(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
 
     Raises NotebookError when ``nb`` is not a notebook; problems in the notebook itself are diagnostics.
     """
+    import gc
+
     from ..pipeline.builder import build_pipeline
 
-    return build_pipeline(nb, name=name)
+    # The analysis allocates many small acyclic objects (AST nodes, events); the cyclic collector's full passes over
+    # a growing heap would make the run time superlinear in the notebook size, so it is paused meanwhile.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return build_pipeline(nb, name=name)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def format_text(pipeline: Pipeline) -> str:

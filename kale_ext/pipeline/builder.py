@@ -22,7 +22,9 @@ def build_pipeline(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
     lay = layout(nb)
     flow = run_flow(lay)
     names = [s.name for s in lay.steps]
-    steps = [_step(lay, flow, i, names) for i in range(len(lay.steps))]
+    sources = {c.index: c.source for c in lay.cells if c.step is not None}
+    index = {n: i for i, n in enumerate(names)}
+    steps = [_step(lay, flow, i, names, sources, index) for i in range(len(lay.steps))]
     diagnostics = list(lay.diagnostics) + list(flow.diagnostics) + _implicit_edges(lay, flow, names)
     diagnostics.sort(key=_diag_order)
     description = settings.get("pipeline_description")
@@ -49,14 +51,15 @@ def _source_name(producer: int, names: list[str]) -> str:
     return names[producer] if producer >= 0 else ""
 
 
-def _step(lay: Layout, flow: FlowResult, i: int, names: list[str]) -> Step:
+def _step(
+    lay: Layout, flow: FlowResult, i: int, names: list[str], sources: dict[int, str], index: dict[str, int]
+) -> Step:
     sl, sf = lay.steps[i], flow.steps[i]
-    cells = {c.index: c.source for c in lay.cells if c.step == i}
-    producers = set(sf.inputs.values()) | {names.index(p) for p in sl.prev}
+    producers = set(sf.inputs.values()) | {index[p] for p in sl.prev}
     producers.discard(i)
     return Step(
         name=sl.name,
-        cells=[CellSource(idx, cells[idx]) for idx in sl.cells],
+        cells=[CellSource(idx, sources[idx]) for idx in sl.cells],
         depends_on=[names[p] for p in sorted(producers)],
         inputs=sorted(sf.inputs),
         outputs=sorted(sf.outputs),
