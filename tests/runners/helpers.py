@@ -73,3 +73,13 @@ def run_top_to_bottom(notebook_path, names):
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.rsplit("@@RESULT@@", 1)[1])
+
+
+def code_cell(source, *tags):
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {"tags": list(tags)},
+        "outputs": [],
+        "source": textwrap.dedent(source).strip("\n"),
+    }
