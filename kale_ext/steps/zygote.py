@@ -54,6 +54,11 @@ class Zygote:
         except BaseException as exc:
             self.prelude_error = runtime.describe_error(exc)
             sys.stderr.write(self.prelude_error["traceback"])
+        # Everything a step needs besides its own code is loaded once, here, not in every child: the serializers and
+        # the entry point scan (tens of milliseconds each).
+        from ..marshal import default_registry
+
+        default_registry()._ensure_entry_points()
         # A fresh interpreter per step would re-run the prelude: a prelude that seeds the RNGs gives every step the same
         # seeded state; one that does not gives each step fresh entropy. Forked children reproduce both cases.
         self._seeded = any("seed" in c["source"] for c in prelude)

@@ -300,6 +300,7 @@ class Store:
                     "error": json.loads(s["error"]) if s["error"] else None,
                     "log_path": s["log_path"],
                     "cache_key": s["cache_key"],
+                    "timings": json.loads(s["timings"]) if s["timings"] else None,
                     "outputs": [
                         {k: a[k] for k in ("name", "serializer", "hash", "size", "type", "path")}
                         for a in self.step_artifacts(run_id, s["name"])
