@@ -72,3 +72,28 @@ def test_taxicab_flow_follows_the_data():
     assert p.step("data_transformation").inputs == ["column_names", "schema"]
     assert "estimator" in p.step("eval").inputs
     assert p.step("train").parameters == ["BATCH_SIZE", "HIDDEN_LAYER_SIZE", "STEPS"]
+
+
+def test_iris_branches_runs_step_by_step_like_top_to_bottom(tmp_path):
+    pytest.importorskip("sklearn")
+    import subprocess
+    import sys
+
+    script = SHARED / "bench" / "make_iris_notebook.py"
+    if not script.exists():
+        pytest.skip(f"{script} is absent")
+    try:
+        import nbformat  # noqa: F401  (the generator needs it)
+    except ImportError:
+        pytest.skip("nbformat is not installed")
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    nb = load_notebook(tmp_path / "iris_branches.ipynb")
+    p = analyze(nb)
+    assert not p.has_errors
+    assert p.step("train_rf").depends_on == ["preprocess"] and p.step("train_lr").depends_on == ["preprocess"]
+    assert p.metric_sources == {"rf_accuracy": "evaluate", "lr_accuracy": "evaluate"}
+    top = run_notebook(nb)
+    spaces = run_pipeline(nb, p)
+    for metric in p.metrics:
+        assert spaces["evaluate"][metric] == top[metric]
+    assert spaces["evaluate"]["best"] == top["best"]
