@@ -100,19 +100,33 @@ class PicklePlainSerializer(Serializer):
         return _is_plain(value)
 
     def save(self, value: Any, path: str) -> None:
-        with open(path, "wb") as f:
-            if type_root(value) in ("numpy", "pandas"):
-                # Object columns may hold instances of classes defined in the notebook: cloudpickle stores those by
-                # value and everything else exactly as pickle does; the file is read back by the standard pickle.
-                import cloudpickle
+        self.save_hashed(value, path)
 
-                cloudpickle.dump(value, f, protocol=5)
-            else:
-                pickle.dump(value, f, protocol=5)
+    def save_hashed(self, value: Any, path: str) -> str | None:
+        from .hashing import dump_hashed
+
+        def fast(v, f):
+            pickle.dump(v, f, protocol=5)
+
+        try:
+            digest, refers_to_main = dump_hashed(fast, value, path)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            refers_to_main = True
+        if refers_to_main:
+            # Object columns may hold instances of classes defined in the notebook (module __main__), which the next
+            # step cannot import: cloudpickle stores those by value. The standard pickle reads both.
+            digest, _ = dump_hashed(_cloudpickle_dump, value, path)
+        return digest
 
     def load(self, path: str) -> Any:
         with open(path, "rb") as f:
             return pickle.load(f)
+
+
+def _cloudpickle_dump(value: Any, f: Any) -> None:
+    import cloudpickle
+
+    cloudpickle.dump(value, f, protocol=5)
 
 
 class JoblibSerializer(Serializer):
@@ -178,10 +192,12 @@ class CloudpickleSerializer(Serializer):
         return True
 
     def save(self, value: Any, path: str) -> None:
-        import cloudpickle
+        self.save_hashed(value, path)
 
-        with open(path, "wb") as f:
-            cloudpickle.dump(value, f, protocol=5)
+    def save_hashed(self, value: Any, path: str) -> str | None:
+        from .hashing import dump_hashed
+
+        return dump_hashed(_cloudpickle_dump, value, path)[0]
 
     def load(self, path: str) -> Any:
         # cloudpickle output is read by the standard pickle; cloudpickle is imported for its reconstructors.
