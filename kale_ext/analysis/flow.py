@@ -86,6 +86,7 @@ class Flow:
         self.state: dict[str, Binding] = {}
         self.groups: dict[str, set[str]] = {}
         self.closures: dict[int, tuple] = {}
+        self.closure_names: set[str] = set()  # names the cached closures depend on
         self.local: set[str] = set()
         self.ctx = PRELUDE
         self.cell = -1
@@ -134,7 +135,18 @@ class Flow:
             if c.role == "metrics":
                 self.metrics_cell(parsed.tree)
                 continue
-            self.process(scan_cell(parsed.tree, c.index))
+            try:
+                self.process(scan_cell(parsed.tree, c.index))
+            except RecursionError:
+                self.diags.append(
+                    make(
+                        "syntax.error",
+                        c.index,
+                        None,
+                        "this cell is nested too deeply to analyze; split its long expressions into several statements",
+                    )
+                )
+                continue
             if c.role == "parameters":
                 self.parameters_cell(parsed.tree)
         self.classify_unresolved()
@@ -327,8 +339,8 @@ class Flow:
             self.steps[ctx].shared.append(frozenset(group))
 
     def mutate(self, name: str, line: int, local: bool = False) -> None:
-        if not local:
-            self.read(name, line)
+        if not local:  # the READ event of the expression already applied a function's closure
+            self.read(name, line, closure=False)
         b = self.state.get(name)
         if b is None or b.imp is not None or self.ctx < 0:
             return
@@ -339,9 +351,9 @@ class Flow:
             self.touch(name, group, line)
 
     def unbind(self, name: str) -> None:
-        old = self.state.pop(name, None)
-        if old is not None and old.func is not None:
-            self.closures.clear()
+        self.state.pop(name, None)
+        if name in self.closure_names:
+            self.invalidate()
         self.leave_group(name)
         self.local.discard(name)
 
@@ -368,6 +380,10 @@ class Flow:
             if self.ctx >= 0:
                 self.bind(n, line, Bind(cond=True))
 
+    def invalidate(self) -> None:
+        self.closures.clear()
+        self.closure_names.clear()
+
     def closure(self, f) -> tuple:
         hit = self.closures.get(id(f))
         if hit is not None:
@@ -388,6 +404,7 @@ class Flow:
                     seen.add(id(b.func))
                     stack.append(b.func)
         hit = self.closures[id(f)] = (list(reads), writes, mutates)
+        self.closure_names.update(reads)
         return hit
 
     def dynamic(self, what: str, line: int) -> None:
