@@ -3,9 +3,11 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { runIcon } from '@jupyterlab/ui-components';
 
+import { PipelineController } from './controller';
 import { PipelinePanel } from './widgets/PipelinePanel';
 
 const PLUGIN_ID = 'kale_ext:plugin';
@@ -16,13 +18,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'Turn a tagged notebook into a pipeline: analyze it, run it locally, review its runs.',
   autoStart: true,
+  requires: [INotebookTracker],
   optional: [ILayoutRestorer, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
+    tracker: INotebookTracker,
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null
   ) => {
-    const panel = new PipelinePanel();
+    const controller = new PipelineController(app, tracker);
+    const panel = new PipelinePanel(controller);
     panel.id = 'kale-ext-panel';
     panel.title.icon = runIcon;
     panel.title.caption = 'Pipeline';
@@ -31,9 +36,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, 'kale-ext-panel');
     }
     if (settingRegistry) {
-      settingRegistry.load(PLUGIN_ID).catch(reason => {
-        console.error('kale_ext: failed to load settings.', reason);
-      });
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => controller.loadSettings(settings))
+        .catch(reason => {
+          console.error('kale_ext: failed to load settings.', reason);
+        });
     }
   }
 };

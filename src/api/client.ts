@@ -1,6 +1,14 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import {
+  IAnalysis,
+  ILogChunk,
+  IRun,
+  IRunSummary,
+  IStartRunRequest
+} from './types';
+
 /** The REST prefix of the kale_ext server extension. */
 export const API_PREFIX = 'kale/v1';
 
@@ -72,4 +80,54 @@ export interface IServerInfo {
 
 export function fetchInfo(): Promise<IServerInfo> {
   return requestAPI<IServerInfo>('info');
+}
+
+/** POST /kale/v1/analyze: the analysis of a live (possibly unsaved) notebook. */
+export function analyzeNotebook(
+  notebook: unknown,
+  path: string
+): Promise<IAnalysis> {
+  return requestAPI<IAnalysis>('analyze', {
+    method: 'POST',
+    body: JSON.stringify({ notebook, path })
+  });
+}
+
+/** GET /kale/v1/runs?notebook=PATH: the notebook's runs, newest first. */
+export async function listRuns(notebookPath: string): Promise<IRunSummary[]> {
+  const data = await requestAPI<IRunSummary[] | { runs: IRunSummary[] }>(
+    `runs?notebook=${encodeURIComponent(notebookPath)}`
+  );
+  return Array.isArray(data) ? data : (data?.runs ?? []);
+}
+
+/** POST /kale/v1/runs: start a run; the server answers 202 with the run at once. */
+export function startRun(request: IStartRunRequest): Promise<IRun> {
+  return requestAPI<IRun>('runs', {
+    method: 'POST',
+    body: JSON.stringify(request)
+  });
+}
+
+/** GET /kale/v1/runs/RUN_ID */
+export function getRun(runId: string): Promise<IRun> {
+  return requestAPI<IRun>(`runs/${encodeURIComponent(runId)}`);
+}
+
+/** POST /kale/v1/runs/RUN_ID/cancel */
+export function cancelRun(runId: string): Promise<IRun> {
+  return requestAPI<IRun>(`runs/${encodeURIComponent(runId)}/cancel`, {
+    method: 'POST'
+  });
+}
+
+/** GET /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N: the step's output from byte N. */
+export function readStepLog(
+  runId: string,
+  step: string,
+  offset: number
+): Promise<ILogChunk> {
+  return requestAPI<ILogChunk>(
+    `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/log?offset=${offset}`
+  );
 }

@@ -1,0 +1,121 @@
+/**
+ * Connects JupyterLab to the pipeline models: one NotebookPipeline and its CellDecorations per open notebook, the
+ * current notebook for the sidebar, and the user's settings (schema/plugin.json). No React here.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { analyzeNotebook } from './api/client';
+import { NotebookPipeline } from './model/notebook-pipeline';
+import { CellDecorations, jumpToCell } from './widgets/cell-decorations';
+
+export interface IKaleSettings {
+  analysisDelay: number;
+  maxParallel: number | null;
+  useCache: boolean;
+  failFast: boolean;
+  pollInterval: number;
+}
+
+export const DEFAULT_SETTINGS: IKaleSettings = {
+  analysisDelay: 250,
+  maxParallel: null,
+  useCache: true,
+  failFast: false,
+  pollInterval: 1000
+};
+
+export class PipelineController {
+  constructor(
+    private readonly app: JupyterFrontEnd,
+    readonly tracker: INotebookTracker
+  ) {
+    tracker.widgetAdded.connect((_, panel) => this._attach(panel));
+    tracker.forEach(panel => this._attach(panel));
+    tracker.currentChanged.connect(() => this._currentChanged.emit());
+  }
+
+  get settings(): IKaleSettings {
+    return this._settings;
+  }
+
+  /** Emitted when the current notebook changes. */
+  get currentChanged(): ISignal<this, void> {
+    return this._currentChanged;
+  }
+
+  get settingsChanged(): ISignal<this, void> {
+    return this._settingsChanged;
+  }
+
+  /** The pipeline of the notebook the user works on, if any. */
+  get current(): NotebookPipeline | null {
+    const panel = this.tracker.currentWidget;
+    return panel ? (this._pipelines.get(panel) ?? null) : null;
+  }
+
+  loadSettings(settings: ISettingRegistry.ISettings): void {
+    const read = () => {
+      const c = settings.composite as Partial<IKaleSettings>;
+      this._settings = { ...DEFAULT_SETTINGS, ...stripNullish(c) };
+      this._settings.maxParallel = (c.maxParallel ?? null) as number | null;
+      for (const p of this._pipelines.values()) {
+        p.setDelay(this._settings.analysisDelay);
+      }
+      this._settingsChanged.emit();
+    };
+    read();
+    settings.changed.connect(read);
+  }
+
+  /** Bring a notebook to the front and put the cursor on a cell's line. */
+  async jump(
+    pipeline: NotebookPipeline,
+    cell: number,
+    line: number | null
+  ): Promise<void> {
+    this.app.shell.activateById(pipeline.panel.id);
+    await jumpToCell(pipeline.panel, cell, line);
+  }
+
+  private _attach(panel: NotebookPanel): void {
+    if (this._pipelines.has(panel)) {
+      return;
+    }
+    const pipeline = new NotebookPipeline(
+      panel,
+      analyzeNotebook,
+      this._settings.analysisDelay
+    );
+    this._pipelines.set(panel, pipeline);
+    let decorations: CellDecorations | null = null;
+    panel.context.ready.then(() => {
+      if (!pipeline.isDisposed) {
+        decorations = new CellDecorations(panel, pipeline);
+      }
+    });
+    panel.disposed.connect(() => {
+      decorations?.dispose();
+      pipeline.dispose();
+      this._pipelines.delete(panel);
+      this._currentChanged.emit();
+    });
+  }
+
+  private _settings: IKaleSettings = { ...DEFAULT_SETTINGS };
+  private _pipelines = new Map<NotebookPanel, NotebookPipeline>();
+  private _currentChanged = new Signal<this, void>(this);
+  private _settingsChanged = new Signal<this, void>(this);
+}
+
+function stripNullish<T extends object>(obj: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v !== null && v !== undefined) {
+      (out as any)[k] = v;
+    }
+  }
+  return out;
+}
