@@ -1,15 +1,19 @@
 """The jupyter_server ExtensionApp of kale_ext: the whole route table and the admin settings (traitlets).
 
-Every route lives under ``/kale/v1/``. Managers are built here at start-up and handed to handlers through
-``self.settings``; there are no global singletons.
+Every route lives under ``/kale/v1/``. Managers (the runner) are built here at start-up and handed to handlers through
+``self.settings``; there are no global singletons. The runner class is an admin setting, so later backends
+(Kubeflow Pipelines) plug in by configuration: ``c.KaleExtApp.runner_class = "..."``.
 """
 
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
+from traitlets import Type
 
 from .. import __version__
+from ..runners.base import Runner
 from .handlers import AnalyzeHandler, InfoHandler
+from .runs import RUNNER_SETTING, runs_routes
 
 API_PREFIX = "kale/v1"
 
@@ -18,6 +22,7 @@ def _routes() -> list[tuple[str, type]]:
     return [
         (rf"/{API_PREFIX}/info", InfoHandler),
         (rf"/{API_PREFIX}/analyze", AnalyzeHandler),
+        *runs_routes(API_PREFIX),
     ]
 
 
@@ -25,8 +30,22 @@ class KaleExtApp(ExtensionApp):
     name = "kale_ext"
     load_other_extensions = True
 
+    runner_class = Type(
+        default_value="kale_ext.runners.local.LocalRunner",
+        klass=Runner,
+        config=True,
+        help="The runner behind the deploy button and /kale/v1/runs (default: the embedded local runner).",
+    )
+
     def initialize_settings(self) -> None:
-        self.settings.update({"kale_ext_version": __version__})
+        runner = self.runner_class()
+        self.settings.update(
+            {
+                "kale_ext_version": __version__,
+                RUNNER_SETTING: runner,
+                "kale_ext_capabilities": ["analyze", "runs", f"runner:{getattr(runner, 'name', 'local')}"],
+            }
+        )
         self.log.info("kale_ext %s loaded: REST API under /%s/", __version__, API_PREFIX)
 
     def initialize_handlers(self) -> None:

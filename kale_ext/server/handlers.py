@@ -12,14 +12,13 @@ from .. import API_VERSION, __version__
 from ..errors import InvalidRequestError
 from .base import KaleHandler
 
-CAPABILITIES = ["analyze"]
-
 
 class InfoHandler(KaleHandler):
     @web.authenticated
     @authorized
     def get(self) -> None:
-        self.write_json({"version": __version__, "api_version": API_VERSION, "capabilities": list(CAPABILITIES)})
+        capabilities = self.settings.get("kale_ext_capabilities", [])
+        self.write_json({"version": __version__, "api_version": API_VERSION, "capabilities": list(capabilities)})
 
 
 def _notebook_from_body(handler: KaleHandler, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

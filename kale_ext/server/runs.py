@@ -8,8 +8,7 @@
     POST /kale/v1/runs/RUN_ID/cancel             stop its processes; 200 with the run
     GET  /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N   {"text", "next_offset", "status"}: poll with next_offset
 
-The runner is one manager per server (``settings["kale_ext_runner"]``); the app builds it at start-up, or the first
-request does. Paths on the wire are relative to the server root.
+The runner is one manager per server (``settings["kale_ext_runner"]``), built by KaleExtApp at start-up. Paths on the wire are relative to the server root.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidRequestError, NotFoundError
+from ..runners.base import Runner
 from .base import KaleHandler
 
 RUNNER_SETTING = "kale_ext_runner"
@@ -39,13 +39,8 @@ class _RunsBase(KaleHandler):
     auth_resource = "kale"
 
     @property
-    def runner(self):
-        runner = self.settings.get(RUNNER_SETTING)
-        if runner is None:
-            from ..runners.local import LocalRunner
-
-            runner = self.settings[RUNNER_SETTING] = LocalRunner()
-        return runner
+    def runner(self) -> Runner:
+        return self.settings[RUNNER_SETTING]  # built by KaleExtApp at start-up
 
     def serialize(self, run: dict[str, Any]) -> dict[str, Any]:
         return {**run, "path": self.relative_path(run["notebook"])}

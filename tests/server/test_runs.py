@@ -8,16 +8,10 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
-import kale_ext.server.app as app_module
-from kale_ext.server.runs import runs_routes
-
 
 @pytest.fixture(autouse=True)
-def _register_run_routes(monkeypatch, tmp_path, jp_root_dir):
-    """Mount the run routes if the app's route table does not have them yet; keep stores inside the test's root."""
-    original = app_module._routes
-    if not any("runs" in pattern for pattern, _ in original()):
-        monkeypatch.setattr(app_module, "_routes", lambda: original() + runs_routes(app_module.API_PREFIX))
+def _stores_beside_the_notebooks(monkeypatch):
+    """Runs are recorded in .kale/ beside each notebook, inside the test's server root."""
     monkeypatch.delenv("KALE_EXT_HOME", raising=False)
 
 
