@@ -306,6 +306,8 @@ class _RunDriver(threading.Thread):
             if self.status[name] in ("queued", "running"):
                 self.set_step(name, "cancelled", finished=time.time())
         self.store.update_run(self.run_id, status=final, finished=time.time(), error=error)
+        with self.runner._lock:  # the store answers for finished runs; keep no per-run state around
+            self.runner._drivers.pop(self.run_id, None)
         self.notify(event="run", status=final, error=error)
 
     def drive(self) -> None:
