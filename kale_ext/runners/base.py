@@ -18,7 +18,9 @@ Contract
 ``get_run(run_id) -> dict``: JSON-able
     ``{run_id, notebook, pipeline, status, created, started, finished, duration_s, parameters, options, metrics,
     resumed_from, error, steps: [{name, status, cached, cached_from, depends_on, started, finished, duration_s,
-    exit_code, error: {type, message, cell, line, traceback} | None, log_path, cache_key, outputs: [...]}]}``.
+    exit_code, error: {type, message, cell, line, traceback} | None, log_path, cache_key, timings,
+    outputs: [{name, serializer, hash, size, type, path}], inputs: [{name, hash, producer, producer_run}]}]}``
+    (``inputs`` is the lineage: which artifact, made by which step, each input was).
     Times are Unix seconds. Run status: queued, running, succeeded, failed, cancelled, interrupted.
     Step status: queued, running, cached, succeeded, failed, cancelled, skipped (an upstream step failed).
     ``error.cell`` is the notebook cell index (0-based, markdown cells counted, as in the pipeline model's diagnostics)
@@ -48,6 +50,8 @@ class RunnerError(KaleError):
 
 class Runner:
     """Abstract runner. Subclasses implement every method below."""
+
+    name: str = ""  # short backend name shown in capabilities ("local", later "kfp")
 
     def start(
         self,

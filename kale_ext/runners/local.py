@@ -33,6 +33,8 @@ class LocalRunner(Runner):
     """``LocalRunner(store)`` keeps every run in ``store``; ``LocalRunner()`` uses each notebook's own store
     (``.kale/`` beside it, or ``$KALE_EXT_HOME``)."""
 
+    name = "local"
+
     def __init__(self, store: Store | None = None, *, use_fork: bool | None = None) -> None:
         self.store = store
         self.use_fork = fork_available() if use_fork is None else use_fork

@@ -271,6 +271,19 @@ class Store:
         )
         return [dict(r) for r in rows]
 
+    def step_inputs(self, run_id: str, step: str) -> list[dict[str, Any]]:
+        """Lineage: the artifacts a step read, with the step (and run) that produced each."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT l.name, a.hash, a.step AS producer, a.run_id AS producer_run FROM lineage l "
+                "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = ? AND l.step = ? ORDER BY l.name",
+                (run_id, step),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
     def run_row(self, run_id: str) -> dict[str, Any]:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
@@ -301,6 +314,7 @@ class Store:
                     "log_path": s["log_path"],
                     "cache_key": s["cache_key"],
                     "timings": json.loads(s["timings"]) if s["timings"] else None,
+                    "inputs": self.step_inputs(run_id, s["name"]),
                     "outputs": [
                         {k: a[k] for k in ("name", "serializer", "hash", "size", "type", "path")}
                         for a in self.step_artifacts(run_id, s["name"])

@@ -60,6 +60,9 @@ def test_independent_branches_overlap_and_data_flows(runner, nb):
     assert run["metrics"] == {"total": 20.0 + 15.0, "kind": "float64"}
     assert [a["name"] for a in s["load"]["outputs"]] == ["scale", "x"]
     assert all(a["hash"].startswith("sha256:") for a in s["load"]["outputs"])
+    hashes = {a["name"]: a["hash"] for a in s["load"]["outputs"]}
+    lineage = {(i["name"], i["producer"], i["hash"]) for i in s["join"]["inputs"]}
+    assert ("scale", "load", hashes["scale"]) in lineage and {i[1] for i in lineage} == {"a", "b", "load"}
 
 
 def test_max_parallel_one_serializes(runner, nb):
