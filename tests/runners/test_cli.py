@@ -113,3 +113,26 @@ def test_core_does_not_import_the_server_stack():
         "bad = [m for m in ('tornado', 'jupyter_server') if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_resume_a_failed_run_and_follow_logs(tmp_path):
+    flag = tmp_path / "ready.flag"
+    cells = [
+        code_cell("print('first step')\nbase = 1", "step:first"),
+        code_cell(
+            f"import os\nassert os.path.exists({str(flag)!r}), 'not ready'\nprint('second', base)",
+            "step:second",
+            "prev:first",
+        ),
+    ]
+    write_notebook(tmp_path / "flaky.ipynb", cells)
+    failed = kale("run", "flaky.ipynb", "--json", cwd=tmp_path)
+    assert failed.returncode == 1 and "AssertionError: not ready" in failed.stderr
+    run_id = json.loads(failed.stdout)["run_id"]
+    flag.write_text("1")
+    resumed = kale("runs", "resume", run_id, "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    out = json.loads(resumed.stdout)
+    assert [(s["name"], s["status"]) for s in out["steps"]] == [("first", "cached"), ("second", "succeeded")]
+    follow = kale("runs", "logs", out["run_id"], "second", "--follow", cwd=tmp_path)
+    assert follow.returncode == 0 and follow.stdout == "second 1\n"
