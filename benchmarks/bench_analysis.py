@@ -53,14 +53,17 @@ def generate(out_dir: Path) -> list[tuple[str, Path, int]]:
     return out
 
 
-def time_analysis(path: Path, repeat: int) -> tuple[float, int, int]:
-    best = float("inf")
+def time_analysis(paths: list[Path], repeat: int) -> dict[Path, tuple[float, int, int]]:
+    """Best of ``repeat`` for each file, round-robin over the files so that a noisy machine drifts on all alike."""
+    best = dict.fromkeys(paths, float("inf"))
+    shape: dict[Path, tuple[int, int]] = {}
     for _ in range(repeat):
-        t = time.perf_counter()
-        nb = load_notebook(path)
-        p = analyze(nb)
-        best = min(best, time.perf_counter() - t)
-    return best, len(p.steps), sum(len(s.depends_on) for s in p.steps)
+        for path in paths:
+            t = time.perf_counter()
+            p = analyze(load_notebook(path))
+            best[path] = min(best[path], time.perf_counter() - t)
+            shape[path] = (len(p.steps), sum(len(s.depends_on) for s in p.steps))
+    return {path: (best[path], *shape[path]) for path in paths}
 
 
 def cli_command() -> list[str]:
@@ -98,7 +101,7 @@ def time_kale(exe: str, path: Path) -> dict | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--kale-max-steps", type=int, default=300, help="skip Kale above this many steps (it is O(n^2+))")
     ap.add_argument("--no-kale", action="store_true")
     a = ap.parse_args()
@@ -113,8 +116,9 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     ours_by_steps = {}
+    timings = time_analysis([path for _, path, _ in files], a.repeat)
     for label, path, steps in files:
-        t, n_steps, n_edges = time_analysis(path, a.repeat)
+        t, n_steps, n_edges = timings[path]
         ours_by_steps[(label, steps)] = t
         kale_s, ratio = "-", "-"
         if kale and steps <= a.kale_max_steps:
