@@ -53,7 +53,11 @@ export class PipelineController {
   /** The pipeline of the notebook the user works on, if any. */
   get current(): NotebookPipeline | null {
     const panel = this.tracker.currentWidget;
-    return panel ? (this._pipelines.get(panel) ?? null) : null;
+    if (!panel || panel.isDisposed) {
+      return null;
+    }
+    // currentChanged may fire before widgetAdded: attach on first sight.
+    return this._pipelines.get(panel) ?? this._attach(panel);
   }
 
   loadSettings(settings: ISettingRegistry.ISettings): void {
@@ -80,9 +84,10 @@ export class PipelineController {
     await jumpToCell(pipeline.panel, cell, line);
   }
 
-  private _attach(panel: NotebookPanel): void {
-    if (this._pipelines.has(panel)) {
-      return;
+  private _attach(panel: NotebookPanel): NotebookPipeline {
+    const existing = this._pipelines.get(panel);
+    if (existing) {
+      return existing;
     }
     const pipeline = new NotebookPipeline(
       panel,
@@ -102,6 +107,7 @@ export class PipelineController {
       this._pipelines.delete(panel);
       this._currentChanged.emit();
     });
+    return pipeline;
   }
 
   private _settings: IKaleSettings = { ...DEFAULT_SETTINGS };

@@ -118,7 +118,10 @@ export function StepEditorView(props: IStepEditorProps): JSX.Element {
                   setName(parsed.name ?? '');
                   setError(null);
                 }
-                ev.stopPropagation(); // keep notebook shortcuts out of the input
+                if (!ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+                  // Plain keys are typing, not notebook shortcuts; Ctrl+S and friends still reach JupyterLab.
+                  ev.stopPropagation();
+                }
               }}
             />
             <datalist id={listId}>

@@ -1,0 +1,188 @@
+"""Page object of the kale_ext JupyterLab UI for the browser tests: open a notebook, drive the Pipeline panel and the
+step editors, run locally, read runs, logs and timings. Tests speak in these terms; selectors live here only."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+SIDEBAR_TAB = '.jp-SideBar.jp-mod-left li[data-id="kale-ext-panel"]'
+
+
+def code_cell(source: str, tags: list[str] | None = None) -> dict:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {"tags": tags} if tags else {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def markdown_cell(source: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+def write_notebook(path: Path, cells: list[dict], **metadata) -> Path:
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            **metadata,
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+class KalePage:
+    """One JupyterLab tab with a notebook open and the Pipeline panel visible."""
+
+    def __init__(self, page: Page, lab: dict):
+        self.page = page
+        self.lab = lab
+
+    # --- opening ---------------------------------------------------------------------------------------------------
+    def open_notebook(self, name: str) -> KalePage:
+        self.page.goto(f"{self.lab['base']}/lab/tree/{name}?token={self.lab['token']}")
+        tab = self.page.locator(SIDEBAR_TAB)
+        expect(tab).to_be_visible(timeout=90_000)
+        self.page.wait_for_selector("#main.jp-LabShell", timeout=30_000)
+        expect(self.notebook).to_be_visible(timeout=60_000)
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        expect(self.panel).to_be_visible()
+        expect(self.panel.get_by_test_id("kale-server-version")).to_be_visible(timeout=30_000)
+        expect(self.panel.get_by_test_id("kale-notebook")).to_be_visible(timeout=30_000)
+        return self
+
+    @property
+    def panel(self) -> Locator:
+        return self.page.locator("#kale-ext-panel")
+
+    @property
+    def notebook(self) -> Locator:
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+
+    def cell(self, index: int) -> Locator:
+        return self.notebook.locator(".jp-Cell").nth(index)
+
+    def cell_count(self) -> int:
+        return self.notebook.locator(".jp-Cell").count()
+
+    # --- Pipeline mode and the step editor -------------------------------------------------------------------------
+    def set_pipeline_mode(self, on: bool) -> None:
+        toggle = self.panel.get_by_test_id("kale-pipeline-mode")
+        if toggle.is_checked() != on:
+            toggle.click()
+        expect(toggle).to_be_checked(checked=on)
+
+    def step_editor(self, index: int) -> Locator:
+        return self.cell(index).get_by_test_id("kale-step-editor")
+
+    def add_code_cell_at_end(self, source: str) -> int:
+        """Append a code cell below the last one through JupyterLab's keyboard commands; returns its index."""
+        count = self.cell_count()
+        self.cell(count - 1).locator(".jp-InputPrompt").first.click()
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("b")
+        expect(self.notebook.locator(".jp-Cell")).to_have_count(count + 1)
+        self.page.keyboard.press("Enter")
+        self.page.keyboard.type(source)
+        self.page.keyboard.press("Escape")
+        return count
+
+    def set_cell_kind(self, index: int, kind: str) -> None:
+        self.step_editor(index).get_by_label("Cell kind").select_option(kind)
+
+    def rename_step(self, index: int, name: str) -> None:
+        box = self.step_editor(index).get_by_label("Step name")
+        box.fill(name)
+        box.press("Enter")
+
+    def save(self) -> None:
+        self.cell(0).locator(".jp-InputPrompt").first.click()
+        self.page.keyboard.press("Control+s")
+
+    # --- the DAG ---------------------------------------------------------------------------------------------------
+    @property
+    def dag(self) -> Locator:
+        return self.panel.get_by_test_id("kale-dag")
+
+    def dag_node(self, step: str) -> Locator:
+        return self.dag.locator(f'g[data-step="{step}"]')
+
+    def dag_edge(self, source: str, target: str) -> Locator:
+        return self.dag.locator(f'g[data-edge="{source}->{target}"]')
+
+    def dag_steps(self) -> list[str]:
+        return self.dag.locator("g[data-step]").evaluate_all("els => els.map(e => e.dataset.step)")
+
+    def start_timing_until_node(self, step: str) -> None:
+        """In the page: remember when the next committed edit happens (Enter in a step-name box, or a kind change) and
+        when the DAG first shows `step`; read with timing()."""
+        self.page.evaluate(
+            """(step) => {
+              const t = window.__kaleTiming = {edit: null, dag: null};
+              const onEdit = (e) => {
+                if (t.edit === null && (e.type === 'change' || e.key === 'Enter')
+                    && e.target.closest && e.target.closest('.jp-Kale-stepEditor')) { t.edit = performance.now(); }
+              };
+              document.addEventListener('keydown', onEdit, true);
+              document.addEventListener('change', onEdit, true);
+              const panel = document.getElementById('kale-ext-panel');
+              const obs = new MutationObserver(() => {
+                if (t.dag === null && panel.querySelector(`[data-testid="kale-dag"] g[data-step="${step}"]`)) {
+                  t.dag = performance.now(); obs.disconnect();
+                  document.removeEventListener('keydown', onEdit, true);
+                  document.removeEventListener('change', onEdit, true);
+                }
+              });
+              obs.observe(panel, {subtree: true, childList: true, attributes: true});
+            }""",
+            step,
+        )
+
+    def timing(self) -> float:
+        t = self.page.evaluate("window.__kaleTiming")
+        assert t["edit"] is not None and t["dag"] is not None, t
+        return t["dag"] - t["edit"]
+
+    # --- deploy and runs -------------------------------------------------------------------------------------------
+    def run_locally(self) -> None:
+        button = self.panel.get_by_role("button", name="Run locally", exact=True)
+        expect(button).to_be_enabled(timeout=30_000)
+        button.click()
+        expect(self.run_detail).to_be_visible(timeout=30_000)
+
+    @property
+    def run_detail(self) -> Locator:
+        return self.panel.get_by_test_id("kale-run-detail")
+
+    def run_step(self, step: str) -> Locator:
+        return self.run_detail.get_by_test_id("kale-run-steps").locator(f'li[data-step="{step}"]')
+
+    def wait_run_finished(self, timeout: float = 90_000) -> str:
+        expect(self.run_detail).to_have_attribute("data-status", _FINAL, timeout=timeout)
+        return self.run_detail.get_attribute("data-status") or ""
+
+    def open_log(self, step: str) -> Locator:
+        self.run_step(step).get_by_role("button", name="Log").click()
+        return self.run_step(step).get_by_test_id("kale-step-log")
+
+    def active_cell_index(self) -> int:
+        return self.notebook.evaluate(
+            "nb => Array.from(nb.querySelectorAll('.jp-Cell')).findIndex(c => c.classList.contains('jp-mod-active'))"
+        )
+
+    def screenshot(self, path: Path) -> None:
+        self.page.screenshot(path=str(path))
+
+
+_FINAL = re.compile(r"^(succeeded|failed|cancelled|interrupted)$")
