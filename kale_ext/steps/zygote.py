@@ -96,7 +96,17 @@ class Zygote:
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
                 os.close(fd)
-                os.close(0)
+                # The step keeps none of the zygote's channels: the driver must see the zygote's end, not the steps'.
+                for fd in (self.proto.fileno(), *self.pidfds):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                devnull = os.open(
+                    os.devnull, os.O_RDONLY
+                )  # stdin: nothing to read, as with `python step.py < /dev/null`
+                os.dup2(devnull, 0)
+                os.close(devnull)
                 self._reseed_child()
                 code = runtime.execute_step(spec, job, self.module, self.prelude_error)
             finally:

@@ -316,3 +316,12 @@ def test_read_log_while_running_and_offsets(runner, nb):
     runner.wait(run_id)
     rest, end = runner.read_log(run_id, "talk", offset)
     assert "second" in rest and runner.read_log(run_id, "talk", end) == ("", end)
+
+
+@pytest.mark.parametrize("use_fork", [True, False], ids=["zygote", "subprocess"])
+def test_step_stdin_is_empty(tmp_path, use_fork):
+    nb, _ = write_notebook(tmp_path / "nb.ipynb")
+    p = pipeline(step("read", "import sys\ndata = sys.stdin.read()", index=1), metrics={"data": "read"})
+    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=use_fork)
+    run = runner.wait(runner.start(p, nb), timeout=60)
+    assert run["status"] == "succeeded" and run["metrics"] == {"data": ""}
