@@ -325,3 +325,27 @@ def test_step_stdin_is_empty(tmp_path, use_fork):
     runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=use_fork)
     run = runner.wait(runner.start(p, nb), timeout=60)
     assert run["status"] == "succeeded" and run["metrics"] == {"data": ""}
+
+
+@pytest.mark.parametrize("seeded", [True, False], ids=["seeded-prelude", "unseeded-prelude"])
+def test_forked_steps_get_the_random_state_a_fresh_process_would(tmp_path, seeded):
+    nb, _ = write_notebook(tmp_path / "nb.ipynb")
+    prelude = "import random\nimport numpy as np\n" + ("random.seed(1)\nnp.random.seed(1)\n" if seeded else "")
+    p = pipeline(
+        step("a", "ra = random.random()\nna = float(np.random.random())", index=2),
+        step("b", "rb = random.random()\nnb_ = float(np.random.random())", index=3),
+        prelude=[(1, prelude)],
+        metrics={"ra": "a", "na": "a", "rb": "b", "nb_": "b"},
+    )
+    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
+    m = runner.wait(runner.start(p, nb), timeout=60)["metrics"]
+    if seeded:  # every fresh interpreter would re-run the seeding prelude
+        import random
+
+        import numpy as np
+
+        random.seed(1)
+        np.random.seed(1)
+        assert m["ra"] == m["rb"] == random.random() and m["na"] == m["nb_"] == float(np.random.random())
+    else:  # independent entropy per step
+        assert m["ra"] != m["rb"] and m["na"] != m["nb_"]
