@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import KaleError, NotFoundError
 
 ENV_HOME = "KALE_EXT_HOME"
 RUN_FINAL = ("succeeded", "failed", "cancelled", "interrupted")
@@ -89,6 +89,11 @@ CREATE TABLE IF NOT EXISTS metrics (
 """
 
 
+class StoreError(KaleError):
+    status = 500
+    code = "store.unavailable"
+
+
 def store_dir_for(notebook_path: str) -> str:
     """$KALE_EXT_HOME if set, else ``.kale`` beside the notebook."""
     home = os.environ.get(ENV_HOME)
@@ -127,10 +132,17 @@ def new_run_id() -> str:
 class Store:
     def __init__(self, folder: str) -> None:
         self.folder = os.path.abspath(folder)
-        os.makedirs(self.folder, exist_ok=True)
         self.path = os.path.join(self.folder, "kale.db")
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            self._conn().executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot open the run store at {self.folder} ({type(exc).__name__}: {exc}). "
+                f"Fix: make that folder writable, or set {ENV_HOME} to a writable folder.",
+                details={"folder": self.folder},
+            ) from None
         self.recover_interrupted()
 
     def _conn(self) -> sqlite3.Connection:

@@ -84,3 +84,13 @@ def test_runs_of_dead_drivers_become_interrupted(tmp_path):
     run = again.get_run("dead")
     assert run["status"] == "interrupted" and run["finished"] is not None
     assert [s["status"] for s in run["steps"]] == ["cancelled", "cancelled"]
+
+
+def test_unusable_store_folder_is_a_kale_error(tmp_path):
+    import pytest
+
+    from kale_ext.store.db import StoreError
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(StoreError, match="KALE_EXT_HOME"):
+        Store(str(tmp_path / "file" / ".kale"))
