@@ -62,8 +62,10 @@ class Progress:
         if event.get("event") == "step":
             status = event["status"]
             extra = ""
+            if status in ("succeeded", "failed") and event.get("duration_s") is not None:
+                extra = f"  {event['duration_s']:.2f}s"
             if status == "failed" and event.get("error"):
-                extra = f"  {event['error'].get('message', '')}"
+                extra += f"  {event['error'].get('message', '')}"
             self.stream.write(f"{elapsed} {event['step']:<24} {status}{extra}\n")
         elif event.get("event") == "run" and event["status"] != "running":
             self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}\n")

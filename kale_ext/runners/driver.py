@@ -60,7 +60,8 @@ class RunDriver(threading.Thread):
         self.cancel_requested = threading.Event()
         self.stopping: str | None = None  # "cancel" | "fail_fast"
         self.launcher: ZygoteLauncher | SubprocessLauncher | None = None
-        self.pending_inputs: dict[str, tuple[dict[str, int], str]] = {}  # running step -> (input artifact ids, key)
+        self.pending_inputs: dict[str, tuple[dict[str, int], str]] = {}
+        self.started: dict[str, float] = {}  # running step -> (input artifact ids, key)
         self.environment = environment_identity()
 
     # --------------------------------------------------------------------------------------------------- plumbing
@@ -73,11 +74,17 @@ class RunDriver(threading.Thread):
 
     def set_step(self, name: str, status: str, **fields: Any) -> None:
         self.status[name] = status
+        if "started" in fields:
+            self.started[name] = fields["started"]
         self.store.update_step(self.run_id, name, status=status, **fields)
+        duration = None
+        if "finished" in fields and name in self.started:
+            duration = round(fields["finished"] - self.started[name], 3)
         self.notify(
             event="step",
             step=name,
             status=status,
+            duration_s=duration,
             **{k: v for k, v in fields.items() if k != "error"},
             error=fields.get("error"),
         )
@@ -171,7 +178,7 @@ class RunDriver(threading.Thread):
         spec = self.specs[name]
         inputs = self.inputs_of(spec)
         key = cache_key(spec, self.literals, {v: a["hash"] for v, a in inputs.items()}, self.environment)
-        if self.options["use_cache"]:
+        if self.options["use_cache"] and spec.cache is not False:
             hit = self.store.find_cached(key)
             if hit is not None:
                 self.reuse(name, key, hit, inputs)
@@ -225,7 +232,8 @@ class RunDriver(threading.Thread):
         if kind == "started" and event["step"] in self.running:
             self.running[event["step"]] = event["pid"]
             # The step's own start: with a zygote, the first step waits for the prelude before it is forked.
-            self.store.update_step(self.run_id, event["step"], pid=event["pid"], started=time.time())
+            self.started[event["step"]] = time.time()
+            self.store.update_step(self.run_id, event["step"], pid=event["pid"], started=self.started[event["step"]])
             if self.stopping:
                 self.kill_running()
         elif kind == "exited" and event["step"] in self.running:

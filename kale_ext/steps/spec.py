@@ -27,6 +27,7 @@ class StepSpec:
     outputs: list[str] = field(default_factory=list)
     parameters: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)  # pipeline metrics whose final value this step holds
+    cache: bool | None = None  # the step's `cache:` tag; False: always re-executed
     format: int = SPEC_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +69,7 @@ def build_specs(pipeline: Pipeline) -> list[StepSpec]:
                 outputs=list(step.outputs),
                 parameters=list(step.parameters),
                 metrics=sorted(m for m, src in pipeline.metric_sources.items() if src == step.name),
+                cache=step.config.cache,
             )
         )
     return specs

@@ -349,3 +349,15 @@ def test_forked_steps_get_the_random_state_a_fresh_process_would(tmp_path, seede
         assert m["ra"] == m["rb"] == random.random() and m["na"] == m["nb_"] == float(np.random.random())
     else:  # independent entropy per step
         assert m["ra"] != m["rb"] and m["na"] != m["nb_"]
+
+
+def test_step_with_cache_false_tag_always_reexecutes(runner, nb):
+    from kale_ext.pipeline.model import StepConfig
+
+    p = pipeline(
+        step("pinned", "x = 1", index=1, outputs=["x"]), step("free", "y = x", index=2, deps=["pinned"], inputs=["x"])
+    )
+    p.steps[0].config = StepConfig(cache=False)
+    runner.wait(runner.start(p, nb))
+    again = runner.wait(runner.start(p, nb))
+    assert [(s["name"], s["status"]) for s in again["steps"]] == [("pinned", "succeeded"), ("free", "cached")]
