@@ -45,6 +45,9 @@ ruff check .
 ruff format --check .
 jlpm lint:check
 
+step "frontend unit tests (jest)"
+jlpm test
+
 step "Python tests"
 python -m pytest tests -q
 

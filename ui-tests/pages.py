@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -50,7 +51,10 @@ class KalePage:
 
     # --- opening ---------------------------------------------------------------------------------------------------
     def open_notebook(self, name: str) -> KalePage:
-        self.page.goto(f"{self.lab['base']}/lab/tree/{name}?token={self.lab['token']}")
+        # A workspace of its own: nothing restored from earlier tests, and the default workspace (used by
+        # test_sidebar.py) is left as it was.
+        workspace = f"kale-{uuid.uuid4().hex[:8]}"
+        self.page.goto(f"{self.lab['base']}/lab/workspaces/{workspace}/tree/{name}?token={self.lab['token']}")
         tab = self.page.locator(SIDEBAR_TAB)
         expect(tab).to_be_visible(timeout=90_000)
         self.page.wait_for_selector("#main.jp-LabShell", timeout=30_000)

@@ -9,6 +9,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IAnalysis } from '../api/types';
+import { assignStepColors, colorLookup } from './colors';
 import { debounce, IDebounced } from './debounce';
 import {
   assignCells,
@@ -143,6 +144,11 @@ export class NotebookPipeline implements IDisposable {
       }
     }
     return names;
+  }
+
+  /** The color of each step of this notebook (see model/colors.ts). */
+  colorOf(): (name: string) => string {
+    return colorLookup(assignStepColors(this.stepNames()));
   }
 
   /**

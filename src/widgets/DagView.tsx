@@ -19,6 +19,8 @@ export interface IDagViewProps {
   since?: number;
   label: string;
   testId?: string;
+  /** The color of a step (the notebook's assignment); defaults to the standalone color. */
+  colorOf?: (name: string) => string;
 }
 
 const STATUS_MARK: Record<StepStatus, string> = {
@@ -126,7 +128,7 @@ export function DagView(props: IDagViewProps): JSX.Element {
           if (selected === n.name) {
             classes.push('jp-mod-selected');
           }
-          const color = stepColor(n.name);
+          const color = (props.colorOf ?? stepColor)(n.name);
           return (
             <g
               key={n.name}

@@ -71,6 +71,7 @@ function NotebookView(props: {
     [analysis]
   );
   const edges = useMemo(() => buildEdges(analysis?.steps ?? []), [analysis]);
+  const colorOf = pipeline.colorOf();
   const [paramTexts, setParamTexts] = useState<Record<string, string>>({});
   const [selectedRun, setSelectedRun] = useState<string | null>(null);
   const [refreshKey, setRefreshKey] = useState(0);
@@ -167,6 +168,7 @@ function NotebookView(props: {
             edges={edges}
             since={pipeline.analyzedAt}
             label="Pipeline DAG"
+            colorOf={colorOf}
             testId="kale-dag"
             onSelect={step => {
               const s = analysis.steps.find(x => x.name === step);
@@ -209,6 +211,7 @@ function NotebookView(props: {
         onSelect={setSelectedRun}
         refreshKey={refreshKey}
         onJump={jump}
+        colorOf={colorOf}
       />
     </div>
   );

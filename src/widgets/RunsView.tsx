@@ -19,7 +19,6 @@ import {
   IRunSummary,
   StepStatus
 } from '../api/types';
-import { stepColor } from '../model/colors';
 import { buildEdges, IDagEdge } from '../model/dag';
 import { formatDuration, runProgress } from '../model/runs';
 import { DagView } from './DagView';
@@ -34,6 +33,7 @@ export interface IRunsViewProps {
   /** Bumped by the parent after it starts a run, to refresh the list at once. */
   refreshKey: number;
   onJump: (cell: number, line: number | null) => void;
+  colorOf: (name: string) => string;
 }
 
 export function RunsView(props: IRunsViewProps): JSX.Element {
@@ -106,6 +106,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           pollInterval={props.pollInterval}
           onRerun={id => props.onSelect(id)}
           onJump={props.onJump}
+          colorOf={props.colorOf}
         />
       )}
     </section>
@@ -118,6 +119,7 @@ function RunDetail(props: {
   pollInterval: number;
   onRerun: (runId: string) => void;
   onJump: (cell: number, line: number | null) => void;
+  colorOf: (name: string) => string;
 }): JSX.Element {
   const [run, setRun] = useState<IRun | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -251,6 +253,7 @@ function RunDetail(props: {
         selected={logStep}
         onSelect={step => setLogStep(step === logStep ? null : step)}
         label="Run DAG"
+        colorOf={props.colorOf}
         testId="kale-run-dag"
       />
       {run.metrics && Object.keys(run.metrics).length > 0 && (
@@ -269,7 +272,7 @@ function RunDetail(props: {
             <div className="jp-Kale-runStep">
               <span
                 className="jp-Kale-swatch"
-                style={{ background: stepColor(s.name) }}
+                style={{ background: props.colorOf(s.name) }}
                 aria-hidden="true"
               />
               <span className="jp-Kale-runStepName">{s.name}</span>
@@ -290,7 +293,10 @@ function RunDetail(props: {
             {s.status === 'failed' && s.error && (
               <div className="jp-Kale-stepError" data-testid="kale-step-error">
                 <span>
-                  {s.error.type ? `${s.error.type}: ` : ''}
+                  {s.error.type &&
+                  !(s.error.message ?? '').startsWith(s.error.type)
+                    ? `${s.error.type}: `
+                    : ''}
                   {s.error.message}
                 </span>
                 {typeof s.error.cell === 'number' && (

@@ -8,7 +8,6 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import { IDiagnostic } from '../api/types';
-import { stepColor } from '../model/colors';
 import { NotebookPipeline } from '../model/notebook-pipeline';
 import {
   CELL_KINDS,
@@ -23,6 +22,7 @@ export interface IStepEditorProps {
   tags: string[];
   assignment: ICellAssignment;
   stepNames: string[];
+  colorOf: (name: string) => string;
   diagnostics: IDiagnostic[];
   cellIndex: number;
   onChange: (next: {
@@ -74,7 +74,7 @@ export function StepEditorView(props: IStepEditorProps): JSX.Element {
     props.onChange({ kind: 'step', name: trimmed, prev: parsed.prev });
   };
   const color =
-    assignment.step !== null ? stepColor(assignment.step) : undefined;
+    assignment.step !== null ? props.colorOf(assignment.step) : undefined;
 
   return (
     <div
@@ -134,7 +134,7 @@ export function StepEditorView(props: IStepEditorProps): JSX.Element {
               <span
                 key={p}
                 className="jp-Kale-chip"
-                style={{ borderColor: stepColor(p) }}
+                style={{ borderColor: props.colorOf(p) }}
               >
                 {p}
                 <button

@@ -9,7 +9,6 @@ import { IDisposable } from '@lumino/disposable';
 import { PanelLayout } from '@lumino/widgets';
 
 import { IDiagnostic } from '../api/types';
-import { stepColor } from '../model/colors';
 import { NotebookPipeline } from '../model/notebook-pipeline';
 import { StepEditorWidget } from './StepEditor';
 
@@ -101,6 +100,7 @@ export class CellDecorations implements IDisposable {
     const infos = this.pipeline.cells();
     const assignments = this.pipeline.assignments();
     const stepNames = this.pipeline.stepNames();
+    const colorOf = this.pipeline.colorOf();
     const diags = diagnosticsByCell(this.pipeline.analysis?.diagnostics ?? []);
     const live = new Set<Cell>();
     notebook.widgets.forEach((cell, i) => {
@@ -113,7 +113,7 @@ export class CellDecorations implements IDisposable {
       const step = assignment.step;
       cell.node.classList.toggle(STEP_CELL_CLASS, step !== null);
       if (step !== null) {
-        cell.node.style.setProperty(COLOR_VAR, stepColor(step));
+        cell.node.style.setProperty(COLOR_VAR, colorOf(step));
       } else {
         cell.node.style.removeProperty(COLOR_VAR);
       }
@@ -141,6 +141,7 @@ export class CellDecorations implements IDisposable {
         tags: info.tags,
         assignment,
         stepNames,
+        colorOf,
         diagnostics: cellDiags,
         cellIndex: i
       };
