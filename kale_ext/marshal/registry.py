@@ -73,6 +73,8 @@ class Registry:
         if not self._entry_points_pending:
             return
         self._entry_points_pending = False
+        if not _group_declared_anywhere(ENTRY_POINT_GROUP):
+            return  # importlib.metadata's full scan costs ~0.1 s per process; skip it when nobody registers a serializer
         from importlib.metadata import entry_points
 
         for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -128,6 +130,28 @@ class Registry:
 
     def load(self, entry: ArtifactEntry) -> Any:
         return self.get(entry.serializer).load(entry.path)
+
+
+def _group_declared_anywhere(group: str) -> bool:
+    """A cheap pre-check: does any installed distribution's entry_points.txt mention ``[group]``? (Directories on
+    sys.path only; when unsure, answer True so that the real scan runs.)"""
+    import glob
+    import sys
+
+    header = f"[{group}]"
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            if entry and os.path.isfile(entry):  # a zip on sys.path: only the real scan can read it
+                return True
+            continue
+        for meta in glob.glob(os.path.join(glob.escape(entry), "*.*-info", "entry_points.txt")):
+            try:
+                with open(meta, encoding="utf-8", errors="replace") as f:
+                    if header in f.read():
+                        return True
+            except OSError:
+                return True
+    return False
 
 
 _default: Registry | None = None

@@ -201,19 +201,24 @@ class _Upper(Serializer):
 
 
 def test_entry_point_serializers_are_used(tmp_path, monkeypatch):
-    class EP:
-        name = "upper"
-
-        def load(self):
-            return _Upper
-
-    import importlib.metadata
-
-    monkeypatch.setattr(
-        importlib.metadata, "entry_points", lambda group: [EP()] if group == "kale_ext.serializers" else []
-    )
+    """A distribution declaring the entry point group (a real dist-info folder on sys.path) adds its serializer."""
+    dist = tmp_path / "site" / "upper_serializer-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: upper-serializer\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[kale_ext.serializers]\nupper = tests.marshal.test_serializers:_Upper\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
     registry = Registry()
     entry = registry.save("s", "hello", str(tmp_path))
     assert entry.serializer == "upper-text"
     assert registry.load(entry) == "HELLO"
     assert registry.save("n", 3, str(tmp_path)).serializer == "pickle"
+
+
+def test_without_declared_serializers_the_entry_point_scan_is_skipped(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    def fail(**kw):
+        raise AssertionError("importlib.metadata scanned although no distribution declares the group")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", fail)
+    assert Registry().save("n", 3, str(tmp_path)).serializer == "pickle"
