@@ -12,6 +12,7 @@ from typing import Any
 
 from kale_ext.analysis import analyze
 from kale_ext.pipeline.model import Pipeline
+from tests.notebooks import make_notebook
 
 from .executor import check_equivalence
 
@@ -49,21 +50,7 @@ def MD(text: str) -> tuple[None, str]:
 
 
 def notebook(cells: list[tuple], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    out = []
-    for tags, source in cells:
-        if tags is None:
-            out.append({"cell_type": "markdown", "metadata": {}, "source": source})
-        else:
-            out.append(
-                {
-                    "cell_type": "code",
-                    "metadata": {"tags": list(tags)} if tags else {},
-                    "source": source.splitlines(keepends=True),  # the list form, as Jupyter saves it
-                    "outputs": [],
-                    "execution_count": None,
-                }
-            )
-    return {"cells": out, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+    return make_notebook(*cells, metadata=metadata)
 
 
 def assert_flow(

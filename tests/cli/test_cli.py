@@ -10,6 +10,7 @@ import pytest
 
 import kale_ext
 from tests.conftest import SHARED
+from tests.notebooks import write_notebook as write_nb
 
 
 def kale(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -21,20 +22,6 @@ def kale(*args: str, cwd=None) -> subprocess.CompletedProcess:
         cwd=cwd,
         stdin=subprocess.DEVNULL,
     )
-
-
-def write_nb(path, *cells):
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {},
-        "cells": [
-            {"cell_type": "code", "source": src, "metadata": {"tags": tags}, "outputs": [], "execution_count": None}
-            for tags, src in cells
-        ],
-    }
-    path.write_text(json.dumps(nb))
-    return str(path)
 
 
 def assert_one_line_usage_error(result):

@@ -4,19 +4,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tests.conftest import SHARED
-
-
-def _nb(*cells):
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {},
-        "cells": [
-            {"cell_type": "code", "source": src, "metadata": {"tags": tags}, "outputs": [], "execution_count": None}
-            for tags, src in cells
-        ],
-    }
-
+from tests.notebooks import make_notebook as _nb
 
 NOTEBOOK = _nb((["step:load"], "x = 1\ny = [1, 2]"), (["step:train", "prev:load"], "z = x + 1\ny.append(z)"))
 

@@ -8,23 +8,13 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.notebooks import make_notebook as _nb
+
 
 @pytest.fixture(autouse=True)
 def _stores_beside_the_notebooks(monkeypatch):
     """Runs are recorded in .kale/ beside each notebook, inside the test's server root."""
     monkeypatch.delenv("KALE_EXT_HOME", raising=False)
-
-
-def _nb(*cells):
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {},
-        "cells": [
-            {"cell_type": "code", "source": src, "metadata": {"tags": tags}, "outputs": [], "execution_count": None}
-            for tags, src in cells
-        ],
-    }
 
 
 NOTEBOOK = _nb(
