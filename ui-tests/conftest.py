@@ -89,9 +89,8 @@ def jupyter_lab(lab_root):
         "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={state / 'settings'}", f"--LabApp.workspaces_dir={state / 'workspaces'}",
-        "--ServerApp.jpserver_extensions=kale_runs_shim=True",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
+    env = dict(os.environ)
     env.pop("KALE_EXT_HOME", None)  # runs are stored in .kale/ beside the test notebooks
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=lab_root, env=env)
     base = f"http://127.0.0.1:{port}"

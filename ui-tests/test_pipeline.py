@@ -5,8 +5,11 @@ to artifacts/ui-bench.json; figures, not pass/fail)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
+import subprocess
+import sys
 import time
 
 import pytest
@@ -111,12 +114,23 @@ def test_a_failing_step_points_at_its_cell(page, jupyter_lab, artifacts):
         ],
         kale_ext={"version": 1, "pipeline_mode": True},
     )
+    # A run started from the CLI is recorded in the same store, so the panel lists it.
+    cli = subprocess.run(
+        [sys.executable, "-m", "kale_ext", "run", "failing.ipynb"],
+        cwd=jupyter_lab["root"], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "KALE_EXT_HOME"},
+    )  # fmt: skip
+    assert cli.returncode != 0, cli.stdout + cli.stderr
     kale = KalePage(page, jupyter_lab).open_notebook("failing.ipynb")
+    runs = kale.panel.get_by_test_id("kale-runs")
+    expect(runs.locator('[data-status="failed"]')).to_have_count(1, timeout=30_000)
     expect(kale.step_editor(3)).to_be_visible(timeout=30_000)
     expect(kale.dag_node("explode")).to_be_visible(timeout=30_000)
     kale.run_locally()
     assert kale.wait_run_finished() == "failed"
-    expect(kale.run_step("make")).to_have_attribute("data-status", "succeeded")
+    expect(runs.locator('[data-status="failed"]')).to_have_count(2, timeout=10_000)
+    # "make" succeeded in the CLI run above, so this run reuses it from the cache.
+    expect(kale.run_step("make")).to_have_attribute("data-status", "cached")
     expect(kale.run_step("explode")).to_have_attribute("data-status", "failed")
     link = kale.run_step("explode").get_by_test_id("kale-step-error-link")
     expect(link).to_have_text("Go to cell 4, line 3")
@@ -129,6 +143,17 @@ def test_a_failing_step_points_at_its_cell(page, jupyter_lab, artifacts):
     # The cursor is on the line that raised (JupyterLab's status bar shows the editor's cursor position).
     expect(page.locator(".jp-StatusBar-Widget").get_by_text("Ln 3, Col 1")).to_be_visible()
     page.screenshot(path=str(artifacts / "run-failed-step-cell.png"))
+
+    # The deploy menu: Run locally, and the Kubeflow entry disabled with its reason; Escape closes it.
+    kale.panel.get_by_role("button", name="Deploy to…").click()
+    menu = kale.panel.get_by_role("menu")
+    expect(menu.get_by_role("menuitem").nth(0)).to_be_focused()
+    kfp = menu.get_by_role("menuitem", name=re.compile("Kubeflow Pipelines"))
+    expect(kfp).to_have_attribute("aria-disabled", "true")
+    expect(kfp).to_contain_text("no Kubeflow Pipelines backend")
+    page.screenshot(path=str(artifacts / "deploy-menu.png"))
+    page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
 
 
 def test_render_a_100_step_dag(page, jupyter_lab, artifacts):

@@ -114,13 +114,19 @@ function NotebookView(props: {
   };
 
   const backends: IBackendEntry[] = [
-    { id: 'local', label: 'Run locally', disabledReason: null },
+    {
+      id: 'local',
+      label: 'Run locally',
+      disabledReason: props.capabilities.includes('runs')
+        ? null
+        : 'This kale_ext server does not offer runs (no "runs" capability); update kale_ext and restart JupyterLab.'
+    },
     {
       id: 'kfp',
       label: 'Kubeflow Pipelines',
-      disabledReason: props.capabilities.includes('kfp')
-        ? 'Deploying to Kubeflow from this panel is not implemented yet.'
-        : 'Not available: this server has no Kubeflow Pipelines backend yet.'
+      disabledReason: props.capabilities.includes('runner:kfp')
+        ? 'The server has a Kubeflow runner, but deploying to it from this panel is not implemented yet.'
+        : 'Not available yet: this server has no Kubeflow Pipelines backend.'
     }
   ];
   let deployBlocked: string | null = null;
