@@ -185,6 +185,12 @@ class KalePage:
             "nb => Array.from(nb.querySelectorAll('.jp-Cell')).findIndex(c => c.classList.contains('jp-mod-active'))"
         )
 
+    def set_theme(self, name: str) -> None:
+        """Switch JupyterLab's theme through the Settings menu (e.g. "JupyterLab Dark")."""
+        self.page.get_by_role("menuitem", name="Settings", exact=True).click()
+        self.page.locator(".lm-Menu-item", has_text="Theme").first.hover()
+        self.page.locator(".lm-Menu-item", has_text=name).first.click()
+
     def screenshot(self, path: Path) -> None:
         self.page.screenshot(path=str(path))
 

@@ -182,3 +182,33 @@ def test_render_a_100_step_dag(page, jupyter_lab, artifacts):
     BENCH["dag_100_steps_target_ms"] = 500
     kale.dag.locator('g[data-step="s050"]').scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "dag-100-steps.png"))
+
+
+def _luminance(css_color: str) -> float:
+    r, g, b = (int(v) for v in re.findall(r"\d+", css_color)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def test_dark_theme(page, jupyter_lab, artifacts):
+    if not (jupyter_lab["root"] / "fast.ipynb").exists():
+        _fast_notebook(jupyter_lab["root"])
+    kale = KalePage(page, jupyter_lab).open_notebook("fast.ipynb")
+    expect(kale.dag_node("load")).to_be_visible(timeout=30_000)
+    runs = kale.panel.get_by_test_id("kale-runs")
+    if runs.count():
+        runs.locator("button").first.click()
+        expect(kale.run_detail).to_be_visible()
+    label = kale.dag_node("load").locator("text")
+    assert _luminance(label.evaluate("e => getComputedStyle(e).fill")) < 0.5  # light theme: dark text
+    kale.set_theme("JupyterLab Dark")
+    try:
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=15_000)
+        expect(label).to_have_css("fill", re.compile(r"rgb"), timeout=5_000)
+        page.wait_for_timeout(300)  # the theme's stylesheet swap settles
+        assert _luminance(label.evaluate("e => getComputedStyle(e).fill")) > 0.5  # dark theme: light text
+        panel_bg = kale.panel.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert _luminance(panel_bg) < 0.5
+        page.screenshot(path=str(artifacts / "dark-theme.png"))
+    finally:
+        kale.set_theme("JupyterLab Light")
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true", timeout=15_000)

@@ -152,8 +152,11 @@ export class NotebookPipeline implements IDisposable {
   }
 
   /**
-   * Write a cell's pipeline tags. Renaming a step also rewrites the prev: tags that name it, in one transaction (one
-   * undo step). Analysis runs at once rather than after the typing delay: a tag edit is a discrete action.
+   * Write a cell's pipeline tags. Renaming a step also rewrites the prev: tags that name it in the other cells.
+   * Each cell's change is its own cell-model transaction on purpose: JupyterLab keeps one undo history per cell by
+   * default, and only transactions whose origin is the cell are recorded there (wrapping them in one notebook
+   * transaction would make them un-undoable). Analysis runs at once rather than after the typing delay: a tag edit is a
+   * discrete action.
    */
   editCell(cell: ICellModel, next: ICellTags): void {
     const model = this.model;
@@ -172,24 +175,18 @@ export class NotebookPipeline implements IDisposable {
       before.name !== next.name
         ? { from: before.name, to: next.name }
         : null;
-    model.sharedModel.transact(() => {
-      setTags(cell, tags);
-      if (renamed) {
-        for (const other of this.cells()) {
-          if (other.model === cell) {
-            continue;
-          }
-          const updated = renameStepInTags(
-            other.tags,
-            renamed.from,
-            renamed.to
-          );
-          if (updated) {
-            setTags(other.model, updated);
-          }
+    setTags(cell, tags);
+    if (renamed) {
+      for (const other of this.cells()) {
+        if (other.model === cell) {
+          continue;
+        }
+        const updated = renameStepInTags(other.tags, renamed.from, renamed.to);
+        if (updated) {
+          setTags(other.model, updated);
         }
       }
-    });
+    }
     this.requestAnalysis(true);
   }
 

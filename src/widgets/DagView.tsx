@@ -36,7 +36,12 @@ const STATUS_MARK: Record<StepStatus, string> = {
 export function DagView(props: IDagViewProps): JSX.Element {
   const { names, edges, statuses, selected, onSelect } = props;
   const started = performance.now();
-  const layout = useMemo(() => layoutDag(names, edges), [names, edges]);
+  // Re-layout only when the graph's structure changes: most re-analyses (code edits) keep it.
+  const structure = useMemo(
+    () => JSON.stringify([names, edges.map(e => [e.from, e.to, e.variables])]),
+    [names, edges]
+  );
+  const layout = useMemo(() => layoutDag(names, edges), [structure]);
   const layoutMs = performance.now() - started;
   const svgRef = useRef<SVGSVGElement>(null);
   const measured = useRef<number | undefined>(undefined);
