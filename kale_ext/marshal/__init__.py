@@ -11,7 +11,18 @@ from .registry import (
     Serializer,
     default_registry,
     load_value,
+    load_values,
+    save_group,
     save_value,
 )
 
-__all__ = ["ArtifactEntry", "SerializationError", "Serializer", "default_registry", "load_value", "save_value"]
+__all__ = [
+    "ArtifactEntry",
+    "SerializationError",
+    "Serializer",
+    "default_registry",
+    "load_value",
+    "load_values",
+    "save_group",
+    "save_value",
+]

@@ -7,6 +7,7 @@ Each ``can_save`` looks at the type's module name first, so that no heavy librar
 from __future__ import annotations
 
 import pickle
+import types
 from typing import Any
 
 from .base import Serializer, type_root
@@ -123,10 +124,94 @@ class PicklePlainSerializer(Serializer):
             return pickle.load(f)
 
 
-def _cloudpickle_dump(value: Any, f: Any) -> None:
+def _cloudpickle_dump(value: Any, f: Any, view_roots: dict[int, Any] | None = None) -> None:
+    """cloudpickle, with the prelude's classes and functions by reference (MAIN_REFERENCES), lru_cache wrappers of
+    notebook functions by value, and numpy views of the arrays in ``view_roots`` (id -> array) kept as views of them."""
+    import functools
+
     import cloudpickle
 
-    cloudpickle.dump(value, f, protocol=5)
+    global _ReferencingPickler
+    if _ReferencingPickler is None:
+
+        class _ReferencingPickler(cloudpickle.Pickler):
+            view_roots: dict[int, Any] = {}
+
+            def reducer_override(self, obj: Any) -> Any:
+                ref = MAIN_REFERENCES.get(id(obj))
+                if ref is not None and ref[1] is obj:
+                    return main_attribute, (ref[0],)
+                if type(obj) is functools._lru_cache_wrapper and getattr(obj, "__module__", None) == "__main__":
+                    # Its own reduction names ``__main__.<qualname>``, which the next step does not define.
+                    return rebuild_lru_cache, (obj.__wrapped__, obj.cache_parameters())
+                if self.view_roots and type(obj).__name__ == "ndarray":
+                    view = _as_view_of(obj, self.view_roots)
+                    if view is not None:
+                        return view
+                return super().reducer_override(obj)
+
+    pickler = _ReferencingPickler(f, protocol=5)
+    pickler.view_roots = view_roots or {}
+    pickler.dump(value)
+
+
+def _as_view_of(arr: Any, roots: dict[int, Any]) -> Any:
+    """The reduction of ``arr`` as a view of one of ``roots`` (an array owning its data), or None."""
+    import numpy as np
+
+    base = arr.base
+    if type(arr) is not np.ndarray or base is None or arr.flags.owndata:
+        return None
+    while isinstance(base, np.ndarray) and base.base is not None and id(base) not in roots:
+        base = base.base
+    root = roots.get(id(base))
+    if root is None or root is not base or not root.flags.c_contiguous:
+        return None
+    offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return make_view, (root, arr.shape, arr.dtype, offset, arr.strides, arr.flags.writeable)
+
+
+def make_view(root: Any, shape: Any, dtype: Any, offset: int, strides: Any, writeable: bool) -> Any:
+    import numpy as np
+
+    view = np.ndarray(shape, dtype, buffer=root, offset=offset, strides=strides)
+    if not writeable:
+        view.flags.writeable = False
+    return view
+
+
+def rebuild_lru_cache(wrapped: Any, parameters: dict[str, Any]) -> Any:
+    import functools
+
+    return functools.lru_cache(**parameters)(wrapped)
+
+
+_ReferencingPickler: Any = None
+
+# Classes and functions of the prelude (the imports and functions cells), which every step program defines again:
+# id -> (name, object). They are pickled by reference to ``__main__.<name>`` so that the next step uses its own
+# definition: ``isinstance(obj, Model)`` holds across steps and functions read the step's globals, as in one kernel.
+MAIN_REFERENCES: dict[int, tuple[str, Any]] = {}
+
+
+def register_main_references(namespace: dict[str, Any]) -> None:
+    """Record the notebook-defined classes and functions of a namespace after its prelude ran."""
+    MAIN_REFERENCES.clear()
+    module = namespace.get("__name__", "__main__")
+    for name, obj in namespace.items():
+        if (
+            isinstance(obj, type | types.FunctionType)
+            and getattr(obj, "__module__", None) == module
+            and getattr(obj, "__qualname__", None) == name
+        ):
+            MAIN_REFERENCES[id(obj)] = (name, obj)
+
+
+def main_attribute(name: str) -> Any:
+    """The unpickler of a prelude reference: the definition of ``name`` in the loading step's ``__main__``."""
+    import sys
+
+    return getattr(sys.modules["__main__"], name)
 
 
 class JoblibSerializer(Serializer):

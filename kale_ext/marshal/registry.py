@@ -17,6 +17,9 @@ from .base import Serializer
 from .builtins import BUILTIN_SERIALIZERS
 
 ENTRY_POINT_GROUP = "kale_ext.serializers"
+# Shared-output groups: one file holding several names (reserved serializer name, not a registered Serializer).
+GROUP_SERIALIZER = "group"
+GROUP_PREFIX = "__group__"
 _HASH_CHUNK = 1 << 24
 
 
@@ -128,8 +131,65 @@ class Registry:
             details={"variable": name, "type": tn, "failures": failures},
         )
 
+    def save_group(self, names: list[str], values: dict[str, Any], directory: str) -> list[ArtifactEntry]:
+        """Write names that may share objects (aliases, names modified together) as ONE object graph: a single
+        cloudpickle of ``{name: value}``. Each name gets its own entry pointing at the same file (same path and hash,
+        serializer ``group``); the key of a name inside the file is the name itself."""
+        from .builtins import _cloudpickle_dump
+        from .hashing import dump_hashed
+
+        # Groups are disjoint: the first name and the size identify the file.
+        path = os.path.join(directory, f"{GROUP_PREFIX}{names[0]}+{len(names) - 1}.cpkl")
+        graph = {n: values[n] for n in names}
+        # numpy arrays of the group owning their data: views of them (in the group) stay views after loading.
+        roots = {
+            id(v): v
+            for v in graph.values()
+            if type(v).__name__ == "ndarray" and type(v).__module__ == "numpy" and v.flags.owndata
+        }
+        try:
+            digest = dump_hashed(lambda value, f: _cloudpickle_dump(value, f, roots), graph, path)[0]
+        except Exception as exc:
+            if os.path.exists(path):
+                os.remove(path)
+            # Name the culprit: the first member that cannot be written on its own.
+            for n in names:
+                os.remove(self.save(n, values[n], directory).path)
+            raise SerializationError(
+                f"Variables {', '.join(map(repr, names))} share objects and must be passed as one object graph, which "
+                f"could not be written ({type(exc).__name__}: {exc}). Fix: convert them to plain data before the step "
+                "ends, or recreate them in each step that uses them.",
+                details={"variables": list(names)},
+            ) from None
+        size = os.path.getsize(path)
+        return [ArtifactEntry(n, path, GROUP_SERIALIZER, digest, size, type_name(values[n])) for n in names]
+
     def load(self, entry: ArtifactEntry) -> Any:
+        if entry.serializer == GROUP_SERIALIZER:
+            return _load_graph(entry.path)[entry.name]
         return self.get(entry.serializer).load(entry.path)
+
+    def load_many(self, entries: dict[str, ArtifactEntry]) -> dict[str, Any]:
+        """Load several inputs; the names of one group file come from ONE load, so shared objects stay shared."""
+        graphs: dict[str, dict[str, Any]] = {}
+        out = {}
+        for name, entry in entries.items():
+            if entry.serializer == GROUP_SERIALIZER:
+                if entry.path not in graphs:
+                    graphs[entry.path] = _load_graph(entry.path)
+                out[name] = graphs[entry.path][entry.name]
+            else:
+                out[name] = self.load(entry)
+        return out
+
+
+def _load_graph(path: str) -> dict[str, Any]:
+    import pickle
+
+    import cloudpickle  # noqa: F401 - its reconstructors
+
+    with open(path, "rb") as f:
+        return pickle.load(f)
 
 
 def _group_declared_anywhere(group: str) -> bool:
@@ -170,3 +230,11 @@ def save_value(name: str, value: Any, directory: str) -> ArtifactEntry:
 
 def load_value(entry: ArtifactEntry) -> Any:
     return default_registry().load(entry)
+
+
+def save_group(names: list[str], values: dict[str, Any], directory: str) -> list[ArtifactEntry]:
+    return default_registry().save_group(names, values, directory)
+
+
+def load_values(entries: dict[str, ArtifactEntry]) -> dict[str, Any]:
+    return default_registry().load_many(entries)

@@ -25,6 +25,8 @@ Contract
     Step status: queued, running, cached, succeeded, failed, cancelled, skipped (an upstream step failed).
     ``error.cell`` is the notebook cell index (0-based, markdown cells counted, as in the pipeline model's diagnostics)
     and ``error.line`` the 1-based line in that cell.
+``close()``: shuts the runner down (the server's stop): refuses new runs, cancels the active ones with the reason
+    "server stopped" (recorded as the run's error) and stops their processes; returns once they ended.
 ``read_log(run_id, step, offset=0) -> (text, next_offset)``: the step's stdout+stderr from byte ``offset``; readable
     while the step runs; poll with the returned offset.
 
@@ -83,3 +85,6 @@ class Runner:
 
     def read_log(self, run_id: str, step: str, offset: int = 0) -> tuple[str, int]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Shut down (see the contract above). A runner that holds no processes or threads has nothing to stop."""

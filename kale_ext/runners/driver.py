@@ -59,6 +59,7 @@ class RunDriver(threading.Thread):
         self.running: dict[str, int | None] = {}  # step -> pid
         self.cancel_requested = threading.Event()
         self.stopping: str | None = None  # "cancel" | "fail_fast"
+        self.cancel_reason: str | None = None  # recorded as the run's error when it ends cancelled
         self.launcher: ZygoteLauncher | SubprocessLauncher | None = None
         self.pending_inputs: dict[str, tuple[dict[str, int], str]] = {}
         self.started: dict[str, float] = {}  # running step -> (input artifact ids, key)
@@ -89,7 +90,9 @@ class RunDriver(threading.Thread):
             error=fields.get("error"),
         )
 
-    def request_cancel(self) -> None:
+    def request_cancel(self, reason: str | None = None) -> None:
+        if reason and self.cancel_reason is None:
+            self.cancel_reason = reason
         self.cancel_requested.set()
         self.events.put({"event": "cancel"})
 
@@ -102,6 +105,8 @@ class RunDriver(threading.Thread):
             self.record_parameter_metrics()
             self.drive()
             final, error = self.final_status(), None
+            if final == "cancelled":
+                error = self.cancel_reason
         except BaseException as exc:  # the run must never stay "running" because of the driver itself
             final, error = "failed", f"internal error of the local runner: {type(exc).__name__}: {exc}"
             self.kill_running()

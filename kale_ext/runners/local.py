@@ -36,6 +36,7 @@ class LocalRunner(Runner):
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
         self._drivers: dict[str, RunDriver] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     # ------------------------------------------------------------------------------------------------------ stores
     def store_for(self, notebook_path: str) -> Store:
@@ -70,6 +71,8 @@ class LocalRunner(Runner):
         raw_params: dict[str, str] | None = None,
     ) -> str:
         """See kale_ext.runners.base. ``raw_params`` are command-line texts (``--param N=V``), parsed as literals."""
+        if self._closed:
+            raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
         if pipeline.has_errors:
             errors = [d for d in pipeline.diagnostics if d.severity == "error"]
             first = errors[0]
@@ -134,11 +137,26 @@ class LocalRunner(Runner):
         )
         driver = RunDriver(self, store, run_id, notebook, specs, literals, metric_sources, options, listener)
         with self._lock:
+            if self._closed:
+                raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
             self._drivers[run_id] = driver
         driver.start()
         return run_id
 
+    def close(self, reason: str = "server stopped", timeout: float = 30) -> None:
+        """Shut down: refuse new runs, cancel the active ones (their step processes are killed, their run records
+        "cancelled" with ``reason`` as its error) and stop their zygotes; returns once their drivers ended."""
+        with self._lock:
+            self._closed = True
+            drivers = list(self._drivers.values())
+        for driver in drivers:
+            driver.request_cancel(reason)
+        for driver in drivers:
+            driver.join(timeout)
+
     def resume(self, run_id: str, *, listener: Listener | None = None) -> str:
+        if self._closed:
+            raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
         store = self._store_of(run_id)
         row = store.run_row(run_id)
         if row["status"] not in ("interrupted", "failed", "cancelled"):

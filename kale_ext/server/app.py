@@ -7,6 +7,8 @@ Every route lives under ``/kale/v1/``. Managers (the runner) are built here at s
 
 from __future__ import annotations
 
+import asyncio
+
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Type
 
@@ -50,3 +52,9 @@ class KaleExtApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(_routes())
+
+    async def stop_extension(self) -> None:
+        """jupyter_server's shutdown hook: cancel the active runs (reason "server stopped") and stop their processes."""
+        runner = self.settings.get(RUNNER_SETTING)
+        if runner is not None:
+            await asyncio.get_running_loop().run_in_executor(None, runner.close)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pprint
+import re
 import sys
 from typing import Any
 
@@ -57,13 +58,28 @@ def environment_identity() -> dict[str, Any]:
     }
 
 
+def parameters_read(spec: StepSpec, parameters: dict[str, str]) -> list[str]:
+    """The parameters whose values can change what the step computes: those the analysis says the step reads (directly
+    or through the notebook functions it calls) and any the prelude names, since the prelude runs with the parameters
+    injected (``def f(x=RATE)`` or ``SCALE = RATE * 2`` in a functions cell). A word match over the prelude's source is
+    conservative (a name in a comment or string counts too) and needs no parser for its IPython syntax."""
+    names = set(spec.parameters) & parameters.keys()
+    if spec.prelude and parameters:
+        words = set(_WORD.findall("\n".join(c["source"] for c in spec.prelude)))
+        names |= words & parameters.keys()
+    return sorted(names)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def cache_key(
     spec: StepSpec, parameters: dict[str, str], input_hashes: dict[str, str], environment: dict[str, Any] | None = None
 ) -> str:
-    """``parameters`` are the run's literal sources; only the ones the step reads count."""
+    """``parameters`` are the run's literal sources; only the ones the step reads count (see ``parameters_read``)."""
     identity = {
         "code": spec.code_identity(),
-        "parameters": {p: parameters.get(p) for p in spec.parameters},
+        "parameters": {p: parameters.get(p) for p in parameters_read(spec, parameters)},
         "inputs": {name: input_hashes[name] for name in sorted(input_hashes)},
         "environment": environment if environment is not None else environment_identity(),
     }

@@ -119,6 +119,10 @@ def prepare_namespace(spec: StepSpec, parameters: dict[str, str]) -> types.Modul
     module = new_main_module()
     inject_parameters(module, parameters)
     run_prelude(spec, module)
+    if spec.prelude:
+        from ..marshal.builtins import register_main_references
+
+        register_main_references(module.__dict__)
     return module
 
 
@@ -171,18 +175,118 @@ def execute_step(
 
 
 def _load_inputs(inputs: dict[str, Any], ns: dict[str, Any]) -> None:
+    """Load the inputs (the names of a shared-output group from one load, so shared objects stay shared) and rebind
+    the notebook's functions among them to the step's namespace, as they would run in one kernel."""
     if not inputs:
         return
-    from ..marshal import ArtifactEntry, load_value
+    from ..marshal import ArtifactEntry, load_values
 
-    for name, entry in inputs.items():
-        ns[name] = load_value(ArtifactEntry.from_json(entry))
+    values = load_values({name: ArtifactEntry.from_json(entry) for name, entry in inputs.items()})
+    rebinder = Rebinder(ns)
+    for name, value in values.items():
+        ns[name] = rebinder.value(value)
+    rebinder.fill_missing()
+
+
+class Rebinder:
+    """Functions defined in the notebook read their globals where they are called: in one kernel, from ``__main__``.
+    cloudpickle gives a loaded function a private copy of the globals it read in the producing step; this rebinds such
+    functions (and the notebook functions in their closures and ``__wrapped__``, and the methods of notebook classes)
+    to the step's namespace. A global the step's namespace lacks (one the analysis did not pass because the step does
+    not call the function directly) is filled in from the producer's copy, as the kernel would still hold it.
+    Functions of other modules (library decorators' wrappers included) keep their own globals."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self.ns = ns
+        self.memo: dict[int, tuple[Any, Any]] = {}  # id(loaded function) -> (loaded, rebound)
+        self.classes: set[int] = set()
+        self.fallback: dict[str, Any] = {}
+
+    def is_foreign_notebook_function(self, f: Any) -> bool:
+        return (
+            isinstance(f, types.FunctionType)
+            and f.__globals__ is not self.ns
+            and f.__globals__.get("__name__") == self.ns.get("__name__", "__main__")
+        )
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, types.FunctionType):
+            return self.function(value)
+        if type(value).__name__ == "_lru_cache_wrapper" and self.is_foreign_notebook_function(
+            getattr(value, "__wrapped__", None)
+        ):
+            import functools
+
+            return functools.lru_cache(**value.cache_parameters())(self.function(value.__wrapped__))
+        if isinstance(value, type):
+            self.cls(value)
+        elif type(value).__module__ == self.ns.get("__name__", "__main__"):
+            self.cls(type(value))
+        return value
+
+    def function(self, f: Any) -> Any:
+        if not self.is_foreign_notebook_function(f):
+            return f
+        if id(f) in self.memo:
+            return self.memo[id(f)][1]
+        g = types.FunctionType(f.__code__, self.ns, f.__name__, f.__defaults__, f.__closure__)
+        self.memo[id(f)] = (f, g)
+        g.__kwdefaults__ = f.__kwdefaults__
+        g.__dict__.update(f.__dict__)
+        for attr in ("__qualname__", "__doc__", "__module__", "__annotations__"):
+            try:
+                setattr(g, attr, getattr(f, attr))
+            except (AttributeError, TypeError):
+                pass
+        for k, v in f.__globals__.items():
+            if not k.startswith("__"):
+                self.fallback.setdefault(k, v)
+        for cell in f.__closure__ or ():
+            try:
+                inner = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(inner, types.FunctionType | type):
+                cell.cell_contents = self.value(inner)
+        if "__wrapped__" in g.__dict__:
+            g.__wrapped__ = self.value(g.__wrapped__)
+        return g
+
+    def cls(self, c: type) -> None:
+        if id(c) in self.classes or c.__module__ != self.ns.get("__name__", "__main__"):
+            return
+        self.classes.add(id(c))
+        for name, attr in list(vars(c).items()):
+            new = attr
+            if isinstance(attr, types.FunctionType):
+                new = self.function(attr)
+            elif isinstance(attr, staticmethod | classmethod):
+                if self.is_foreign_notebook_function(attr.__func__):
+                    new = type(attr)(self.function(attr.__func__))
+            elif isinstance(attr, property):
+                parts = [self.function(p) if p is not None else None for p in (attr.fget, attr.fset, attr.fdel)]
+                if any(p is not q for p, q in zip(parts, (attr.fget, attr.fset, attr.fdel), strict=True)):
+                    new = property(*parts, attr.__doc__)
+            if new is not attr:
+                try:
+                    setattr(c, name, new)
+                except (AttributeError, TypeError):
+                    pass
+        for base in c.__mro__[1:]:
+            self.cls(base)
+
+    def fill_missing(self) -> None:
+        pending = {k: v for k, v in self.fallback.items() if k not in self.ns}
+        while pending:
+            for k, v in pending.items():
+                self.ns[k] = self.value(v)  # may add further fallbacks (a helper's own globals)
+            pending = {k: v for k, v in self.fallback.items() if k not in self.ns}
 
 
 def _save_outputs(spec: StepSpec, ns: dict[str, Any], output_dir: str) -> dict[str, Any]:
     if not spec.outputs:
         return {}
-    from ..marshal import save_value
+    from ..marshal import save_group, save_value
 
     missing = [name for name in spec.outputs if name not in ns]
     if missing:
@@ -191,7 +295,14 @@ def _save_outputs(spec: StepSpec, ns: dict[str, Any], output_dir: str) -> dict[s
             f"Fix: make sure every path through the step's cells assigns it."
         )
     os.makedirs(output_dir, exist_ok=True)
-    return {name: save_value(name, ns[name], output_dir).to_json() for name in spec.outputs}
+    saved: dict[str, Any] = {}
+    for group in spec.shared_outputs:  # names that may share objects: one object graph each
+        for entry in save_group(group, ns, output_dir):
+            saved[entry.name] = entry.to_json()
+    for name in spec.outputs:
+        if name not in saved:
+            saved[name] = save_value(name, ns[name], output_dir).to_json()
+    return {name: saved[name] for name in spec.outputs}
 
 
 def to_json_value(value: Any) -> Any:

@@ -28,6 +28,8 @@ class StepSpec:
     parameters: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)  # pipeline metrics whose final value this step holds
     cache: bool | None = None  # the step's `cache:` tag; False: always re-executed
+    # Groups of outputs that may share objects: each group is saved as one object graph (see Step.shared_outputs).
+    shared_outputs: list[list[str]] = field(default_factory=list)
     format: int = SPEC_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -39,7 +41,7 @@ class StepSpec:
 
     def code_identity(self) -> dict[str, Any]:
         """The parts of the spec that decide what the step computes (for the cache key)."""
-        return {
+        identity = {
             "format": self.format,
             "prelude": [c["source"] for c in self.prelude],
             "imports": list(self.imports),
@@ -49,6 +51,21 @@ class StepSpec:
             "parameters": list(self.parameters),
             "metrics": list(self.metrics),
         }
+        if self.shared_outputs:
+            identity["shared_outputs"] = [list(g) for g in self.shared_outputs]
+        return identity
+
+
+def _groups(shared: list[list[str]], outputs: list[str]) -> list[list[str]]:
+    """The shared-output groups restricted to the outputs, disjoint, of two names or more."""
+    seen: set[str] = set()
+    out = []
+    for group in shared:
+        names = sorted({n for n in group if n in outputs} - seen)
+        if len(names) > 1:
+            out.append(names)
+            seen.update(names)
+    return out
 
 
 def build_specs(pipeline: Pipeline) -> list[StepSpec]:
@@ -70,6 +87,7 @@ def build_specs(pipeline: Pipeline) -> list[StepSpec]:
                 parameters=list(step.parameters),
                 metrics=sorted(m for m, src in pipeline.metric_sources.items() if src == step.name),
                 cache=step.config.cache,
+                shared_outputs=_groups(step.shared_outputs, step.outputs),
             )
         )
     return specs
