@@ -212,3 +212,37 @@ def test_dark_theme(page, jupyter_lab, artifacts):
     finally:
         kale.set_theme("JupyterLab Light")
         expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true", timeout=15_000)
+
+
+def test_live_log_cancel_and_rerun(page, jupyter_lab, artifacts):
+    write_notebook(
+        jupyter_lab["root"] / "slow.ipynb",
+        [
+            code_cell("import time", ["imports"]),
+            code_cell("ready = True\nprint('first line', flush=True)\ntime.sleep(60)\nprint('second line')", ["step:slow"]),
+            code_cell("done = ready", ["step:after", "prev:slow"]),
+        ],
+    )
+    kale = KalePage(page, jupyter_lab).open_notebook("slow.ipynb")
+    expect(kale.dag_node("after")).to_be_visible(timeout=30_000)
+    kale.run_locally()
+    expect(kale.run_step("slow")).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(kale.run_step("after")).to_have_attribute("data-status", "queued")
+    log = kale.open_log("slow")
+    # The log streams while the step runs: the first line shows up long before the step could finish.
+    expect(log).to_contain_text("first line", timeout=15_000)
+    expect(kale.run_step("slow")).to_have_attribute("data-status", "running")
+    expect(log).not_to_contain_text("second line")
+    page.screenshot(path=str(artifacts / "run-live-log.png"))
+
+    kale.run_detail.get_by_role("button", name="Cancel").click()
+    assert kale.wait_run_finished(timeout=30_000) == "cancelled"
+    expect(kale.run_step("slow")).to_have_attribute("data-status", "cancelled")
+
+    first_run = kale.run_detail.get_attribute("data-run-id")
+    kale.run_detail.get_by_role("button", name="Re-run").click()
+    expect(kale.run_detail).not_to_have_attribute("data-run-id", first_run or "", timeout=15_000)
+    expect(kale.run_step("slow")).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(kale.panel.get_by_test_id("kale-runs").locator("button[data-run-id]")).to_have_count(2, timeout=10_000)
+    kale.run_detail.get_by_role("button", name="Cancel").click()
+    assert kale.wait_run_finished(timeout=30_000) == "cancelled"

@@ -194,6 +194,7 @@ function RunDetail(props: {
       className="jp-Kale-runDetail"
       data-testid="kale-run-detail"
       data-status={run.status}
+      data-run-id={run.run_id}
     >
       <div className="jp-Kale-runHeader">
         <span className={`jp-Kale-badge jp-mod-${run.status}`}>
