@@ -14,7 +14,8 @@ import re
 from ..notebook.cells import parse_snippet
 from .scope import FuncSummary, alias_sources, def_time_expressions, root_name, summarize, target_names
 
-READ, BIND, MUTATE, DELETE, UNBIND, CALL, DYNAMIC, STAR, SOFT, LREAD = range(10)
+READ, BIND, MUTATE, DELETE, UNBIND, CALL, DYNAMIC, STAR, SOFT, LREAD, CARRY = range(11)
+NO_CARRY: tuple = ((), (), ())
 
 _OPENERS = {
     "open": "an open file",
@@ -42,15 +43,51 @@ _VAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)|\{([^{}]+)\}")
 class Bind:
     """How a name gets bound: what it may alias, whether the binding is conditional, and what kind of value it is."""
 
-    __slots__ = ("sources", "cond", "imp", "func", "unpicklable", "callee")
+    __slots__ = ("sources", "cond", "imp", "func", "unpicklable", "callee", "carry")
 
-    def __init__(self, sources=(), cond=False, imp=None, func=None, unpicklable=None, callee=None):
+    def __init__(self, sources=(), cond=False, imp=None, func=None, unpicklable=None, callee=None, carry=NO_CARRY):
         self.sources: tuple[str, ...] = sources
         self.cond: bool = cond
         self.imp: str | None = imp  # the import statement that binds it
         self.func: FuncSummary | None = func
         self.unpicklable: str | None = unpicklable
         self.callee: str | None = callee  # `x = f(...)`: f, to tell a generator function's result
+        # What the value may hold of the notebook's code: (names it is built from, names it calls, inline lambdas).
+        self.carry: tuple = carry
+
+
+def value_carry(node: ast.AST | None, cell: int) -> tuple:
+    """What of the notebook's functions and classes a value may hold (see Bind.carry): the names an expression reads
+    other than as a callee (their functions, classes and carried code may be stored in the value), the names it calls
+    (a class call makes an instance; a function may return code) and the summaries of the lambdas it creates."""
+    if node is None:
+        return NO_CARRY
+    names: list[str] = []
+    calls: list[str] = []
+    lambdas: list[FuncSummary] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name):
+            if isinstance(n.ctx, ast.Load):
+                names.append(n.id)
+        elif isinstance(n, ast.Lambda):
+            lambdas.append(summarize(n, cell))
+            stack.extend(def_time_expressions(n))
+        elif isinstance(n, ast.Call):
+            if isinstance(n.func, ast.Name):
+                calls.append(n.func.id)
+            else:
+                stack.append(n.func)
+            stack.extend(n.args)
+            stack.extend(k.value for k in n.keywords)
+        elif isinstance(n, ast.Constant):
+            continue
+        else:
+            stack.extend(ast.iter_child_nodes(n))
+    if not (names or calls or lambdas):
+        return NO_CARRY
+    return tuple(names), tuple(calls), tuple(lambdas)
 
 
 def unpicklable_kind(node: ast.AST | None) -> str | None:
@@ -115,7 +152,7 @@ class _CellScan:
         if isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) and len(s.targets) == 1:
             for e in def_time_expressions(s.value):  # f = lambda: ...: like a def, the body reads when called
                 self.expr(e)
-            self.target(s.targets[0], None, (), ln, None, None)
+            self.target(s.targets[0], None, (), ln, None, None, value_carry(s.value, self.cell))
             if isinstance(s.targets[0], ast.Name):
                 self.events[-1][3].func = summarize(s.value, self.cell)
         elif isinstance(s, ast.Assign):
@@ -124,19 +161,29 @@ class _CellScan:
             kind = unpicklable_kind(s.value)
             callee = s.value.func.id if isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) else None
             first = None
+            carry = value_carry(s.value, self.cell)
             for t in s.targets:
-                self.target(t, s.value, srcs + ((first,) if first else ()), ln, kind, callee)
+                self.target(t, s.value, srcs + ((first,) if first else ()), ln, kind, callee, carry)
                 first = first or (t.id if isinstance(t, ast.Name) else None)
         elif isinstance(s, ast.AugAssign):
             self.expr(s.value)
             if isinstance(s.target, ast.Name):
                 self.mutated(s.target.id, ln + self.offset)
+                self.carried(s.target.id, ln + self.offset, value_carry(s.value, self.cell))
             else:
-                self.mutation_target(s.target, ln)
+                self.mutation_target(s.target, ln, value_carry(s.value, self.cell))
         elif isinstance(s, ast.AnnAssign):
             if s.value is not None:
                 self.expr(s.value)
-                self.target(s.target, s.value, alias_sources(s.value), ln, unpicklable_kind(s.value), None)
+                self.target(
+                    s.target,
+                    s.value,
+                    alias_sources(s.value),
+                    ln,
+                    unpicklable_kind(s.value),
+                    None,
+                    value_carry(s.value, self.cell),
+                )
         elif isinstance(s, ast.Delete):
             for t in s.targets:
                 for n in target_names(t) if isinstance(t, (ast.Tuple, ast.List, ast.Name)) else []:
@@ -148,13 +195,15 @@ class _CellScan:
                 self.expr(e)
             if isinstance(s, ast.ClassDef):
                 self.class_body(s)
-            self.bind(s.name, ln, func=summarize(s, self.cell))
+            # A notebook decorator's wrapper and a notebook base class's methods come with the name.
+            wraps = ast.Tuple(elts=list(s.decorator_list) + list(getattr(s, "bases", [])), ctx=ast.Load())
+            self.bind(s.name, ln, func=summarize(s, self.cell), carry=value_carry(wraps, self.cell))
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
             self.import_(s)
         elif isinstance(s, (ast.For, ast.AsyncFor)):
             self.expr(s.iter)
             self.push()
-            self.target(s.target, None, alias_sources(s.iter), ln, None, None)
+            self.target(s.target, None, alias_sources(s.iter), ln, None, None, value_carry(s.iter, self.cell))
             self.block(s.body)
             self.pop()
             self.block(s.orelse, True)
@@ -177,6 +226,7 @@ class _CellScan:
                         ln,
                         unpicklable_kind(item.context_expr),
                         None,
+                        value_carry(item.context_expr, self.cell),
                     )
             self.block(s.body)
         elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
@@ -208,9 +258,14 @@ class _CellScan:
             for child in ast.iter_child_nodes(s):
                 self.expr(child)
 
-    def target(self, t: ast.AST, value: ast.AST | None, srcs, ln: int, kind, callee) -> None:
+    def carried(self, name: str, line: int, carry: tuple) -> None:
+        """``name``'s object now (also) holds what ``carry`` describes: x.append(f), d[k] = f, o.cb = f, xs += [f]."""
+        if carry is not NO_CARRY:
+            self.events.append((CARRY, name, line, carry))
+
+    def target(self, t: ast.AST, value: ast.AST | None, srcs, ln: int, kind, callee, carry=NO_CARRY) -> None:
         if isinstance(t, ast.Name):
-            self.bind(t.id, ln, sources=tuple(srcs), unpicklable=kind, callee=callee)
+            self.bind(t.id, ln, sources=tuple(srcs), unpicklable=kind, callee=callee, carry=carry)
         elif isinstance(t, (ast.Tuple, ast.List)):
             pairs = None
             if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(t.elts):
@@ -218,16 +273,16 @@ class _CellScan:
                     pairs = zip(t.elts, value.elts, strict=True)
             if pairs is not None:  # a, b = b, a: pair the elements up
                 for te, ve in pairs:
-                    self.target(te, ve, alias_sources(ve), ln, unpicklable_kind(ve), None)
+                    self.target(te, ve, alias_sources(ve), ln, unpicklable_kind(ve), None, value_carry(ve, self.cell))
             else:
                 for te in t.elts:
-                    self.target(te, None, srcs, ln, None, None)
+                    self.target(te, None, srcs, ln, None, None, carry)
         elif isinstance(t, ast.Starred):
-            self.target(t.value, None, srcs, ln, None, None)
+            self.target(t.value, None, srcs, ln, None, None, carry)
         elif isinstance(t, (ast.Attribute, ast.Subscript)):
-            self.mutation_target(t, ln)
+            self.mutation_target(t, ln, carry)
 
-    def mutation_target(self, t: ast.AST, ln: int) -> None:
+    def mutation_target(self, t: ast.AST, ln: int, carry: tuple = NO_CARRY) -> None:
         """obj.a = ..., d[k] = ..., del d[k], x[0] += ...: reads the pieces, then mutates the root object."""
         v = t.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("globals", "locals", "vars"):
@@ -238,6 +293,7 @@ class _CellScan:
         name = root_name(t)
         if name is not None:
             self.mutated(name, ln + self.offset)
+            self.carried(name, ln + self.offset, carry)
 
     def pattern(self, p: ast.AST, ln: int) -> None:
         for node in ast.walk(p):
@@ -302,7 +358,11 @@ class _CellScan:
         if isinstance(node, ast.NamedExpr):
             self.expr(node.value)
             self.bind(
-                node.target.id, node.lineno, sources=alias_sources(node.value), unpicklable=unpicklable_kind(node.value)
+                node.target.id,
+                node.lineno,
+                sources=alias_sources(node.value),
+                unpicklable=unpicklable_kind(node.value),
+                carry=value_carry(node.value, self.cell),
             )
             return
         if isinstance(node, ast.Call):
@@ -355,6 +415,9 @@ class _CellScan:
             name = root_name(f.value)
             if name is not None:  # x.append(...), df.fillna(..., inplace=True): a method call may mutate x
                 self.mutated(name, ln)
+                if node.args or node.keywords:  # ... and store its arguments: x.append(f), o.register(cb=f)
+                    parts = ast.Tuple(elts=list(node.args) + [k.value for k in node.keywords], ctx=ast.Load())
+                    self.carried(name, ln, value_carry(parts, self.cell))
         elif isinstance(f, ast.Name):
             args = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
             args += [(k.arg, k.value.id) for k in node.keywords if k.arg and isinstance(k.value, ast.Name)]

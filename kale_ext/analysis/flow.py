@@ -16,7 +16,22 @@ from dataclasses import dataclass, field
 
 from ..notebook.cells import parse_cell
 from ..pipeline.model import Diagnostic
-from .cellscan import BIND, CALL, DELETE, DYNAMIC, LREAD, MUTATE, READ, SOFT, STAR, UNBIND, Bind, scan_cell
+from .cellscan import (
+    BIND,
+    CALL,
+    CARRY,
+    DELETE,
+    DYNAMIC,
+    LREAD,
+    MUTATE,
+    NO_CARRY,
+    READ,
+    SOFT,
+    STAR,
+    UNBIND,
+    Bind,
+    scan_cell,
+)
 from .diagnostics import make
 from .layout import Layout
 from .starimports import star_exports
@@ -46,7 +61,7 @@ _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozense
 
 
 class Binding:
-    __slots__ = ("producer", "imp", "func", "unpicklable", "cell", "line", "param_immutable", "fallback")
+    __slots__ = ("producer", "imp", "func", "unpicklable", "cell", "line", "param_immutable", "fallback", "carries")
 
     def __init__(self, producer: int, cell: int, line: int, bind: Bind):
         self.producer = producer
@@ -58,6 +73,9 @@ class Binding:
         self.param_immutable = False
         # A conditional binding (in an if/for/while/try) may not happen: the previous binding then still holds.
         self.fallback: Binding | None = None
+        # Notebook functions and classes the value may hold (an alias, a container, an instance, a bound method, a
+        # closure returned by a function): using the value may call them, so reading it reads their free globals.
+        self.carries: frozenset = frozenset()
 
 
 @dataclass
@@ -160,7 +178,7 @@ class Flow:
                 self.read(name, line)
             elif kind == LREAD:
                 b = self.state.get(name)
-                if b is not None and b.func is not None:
+                if b is not None and (b.func is not None or b.carries):
                     self.apply_function(name, b, line)
             elif kind == BIND:
                 self.bind(name, line, ev[3])
@@ -180,6 +198,8 @@ class Flow:
                 self.dynamic(name, line)
             elif kind == STAR:
                 self.star(name, line, ev[3])
+            elif kind == CARRY:
+                self.carry(name, ev[3])
 
     # -- events -------------------------------------------------------------------------------------------------
     def read(self, name: str, line: int, soft: bool = False, via: str | None = None, closure: bool = True) -> None:
@@ -190,7 +210,7 @@ class Flow:
             return
         if name not in self.local:
             self.use(name, b, line)
-        if closure and b.func is not None:
+        if closure and (b.func is not None or b.carries):
             self.apply_function(name, b, line)
 
     def use(self, name: str, b: Binding, line: int) -> None:
@@ -278,7 +298,8 @@ class Flow:
         fallback = None
         if bind.cond and ctx >= 0 and name not in self.local and old is not None and old.imp is None:
             fallback = old if old.producer != ctx else old.fallback
-        if (old is not None and old.func is not None) or bind.func is not None:
+        carries = self.carried(bind.carry) if bind.carry is not NO_CARRY else frozenset()
+        if (old is not None and (old.func is not None or old.carries)) or bind.func is not None or carries:
             self.closures.clear()
         sources = self.alias_sources(name, bind.sources)
         self.leave_group(name)
@@ -288,6 +309,7 @@ class Flow:
                 bind.unpicklable = "a generator"
         b = Binding(ctx, self.cell, line, bind)
         b.fallback = fallback
+        b.carries = carries
         self.state[name] = b
         self.deleted.pop(name, None)
         self.first_bound.setdefault(name, (self.cell, line))
@@ -367,18 +389,68 @@ class Flow:
             if param in f.mutated_params:
                 self.mutate(arg, line)
 
+    def carried(self, carry: tuple) -> frozenset:
+        """The notebook functions and classes a value built as ``carry`` (Bind.carry) may hold, with today's bindings."""
+        names, calls, lambdas = carry
+        out = set(lambdas)
+        state = self.state
+        for n in names:
+            b = state.get(n)
+            if b is not None:
+                if b.func is not None:
+                    out.add(b.func)
+                out |= b.carries
+        for n in calls:
+            b = state.get(n)
+            if b is None:
+                continue
+            if b.func is not None and b.func.is_class:  # an instance: its methods (and its bases') come with it
+                out.add(b.func)
+                out |= b.carries
+                continue
+            for f in (b.func, *b.carries) if b.func is not None else b.carries:
+                if f.is_class or self.returns_code(f):
+                    out.add(f)
+        return frozenset(out)
+
+    def returns_code(self, f) -> bool:
+        """Whether calling notebook function ``f`` may return notebook code (a closure, a function, an instance)."""
+        if f.nested:
+            return True
+        for n in f.free:
+            b = self.state.get(n)
+            if b is None:
+                continue
+            if b.carries or (b.func is not None and (b.func.is_class or n in f.refs)):
+                return True
+        return False
+
+    def carry(self, name: str, carry: tuple) -> None:
+        """``name``'s object now also holds ``carry``; so do the objects it may share (its alias group)."""
+        new = self.carried(carry)
+        if not new:
+            return
+        for m in self.groups.get(name) or (name,):
+            b = self.state.get(m)
+            if b is not None and b.imp is None and not new <= b.carries:
+                b.carries = b.carries | new
+                self.closures.clear()
+
     def apply_function(self, name: str, b: Binding, line: int) -> None:
-        """Using a notebook function (or class) reads its free globals, transitively, with the values current here."""
-        reads, writes, mutates = self.closure(b.func)
-        via = f"{name} (defined in cell {b.func.cell})"
-        for n in reads:
-            if n != name:
-                self.read(n, line, via=via, closure=False)
-        for n in mutates:
-            self.mutate(n, line)
-        for n in writes:
-            if self.ctx >= 0:
-                self.bind(n, line, Bind(cond=True))
+        """Using a notebook function or class, or a value that may hold some (Binding.carries), reads their free
+        globals, transitively, with the values current here."""
+        funcs = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
+        for f in funcs:
+            reads, writes, mutates = self.closure(f)
+            via = f"{name} (defined in cell {f.cell})" if f is b.func else f"{f.name} (held by {name}, cell {f.cell})"
+            for n in reads:
+                if n != name:
+                    self.read(n, line, via=via, closure=False)
+            for n in mutates:
+                self.mutate(n, line)
+            for n in writes:
+                if self.ctx >= 0:
+                    self.bind(n, line, Bind(cond=True))
 
     def invalidate(self) -> None:
         self.closures.clear()
@@ -400,9 +472,15 @@ class Flow:
             for n in g.free:
                 reads[n] = None
                 b = self.state.get(n)
-                if b is not None and b.func is not None and id(b.func) not in seen:
+                if b is None:
+                    continue
+                if b.func is not None and id(b.func) not in seen:
                     seen.add(id(b.func))
                     stack.append(b.func)
+                for h in b.carries:
+                    if id(h) not in seen:
+                        seen.add(id(h))
+                        stack.append(h)
         hit = self.closures[id(f)] = (list(reads), writes, mutates)
         self.closure_names.update(reads)
         return hit

@@ -17,7 +17,20 @@ _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 class FuncSummary:
     """What using a notebook-defined function (or class, via its methods) does to the global namespace."""
 
-    __slots__ = ("name", "free", "gwrites", "gmutates", "params", "mutated_params", "generator", "cell", "line")
+    __slots__ = (
+        "name",
+        "free",
+        "gwrites",
+        "gmutates",
+        "params",
+        "mutated_params",
+        "generator",
+        "cell",
+        "line",
+        "is_class",
+        "nested",
+        "refs",
+    )
 
     def __init__(self, name: str, cell: int, line: int):
         self.name = name
@@ -29,6 +42,9 @@ class FuncSummary:
         self.generator = False
         self.cell = cell
         self.line = line
+        self.is_class = False  # calling it makes an instance, whose methods read ``free`` when called
+        self.nested = False  # defines functions, lambdas or classes: calling it may return one
+        self.refs: set[str] = set()  # free names loaded other than as the callee of a call (may be returned/stored)
 
 
 def root_name(node: ast.AST) -> str | None:
@@ -110,6 +126,8 @@ class _BodyScan:
         self.nonlocals: set[str] = set()
         self.generator = False
         self.nested: list[FuncSummary] = []  # summaries of nested defs, lambdas and classes
+        self.refs: set[str] = set()  # names loaded other than as a callee
+        self.callees: set[int] = set()  # ids of Name nodes that are the callee of a call
 
     def load(self, name: str, line: int) -> None:
         self.loads.setdefault(name, line)
@@ -121,6 +139,8 @@ class _BodyScan:
             if isinstance(node, ast.Name):
                 if isinstance(node.ctx, ast.Load):
                     self.load(node.id, node.lineno)
+                    if id(node) not in self.callees:
+                        self.refs.add(node.id)
                 else:
                     self.stored.add(node.id)
                 continue
@@ -156,6 +176,8 @@ class _BodyScan:
                 self._mutate(node.target, node.lineno)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 self._mutate(node.func.value, node.lineno)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                self.callees.add(id(node.func))
             stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
     def _mutate(self, node: ast.AST, line: int) -> None:
@@ -178,6 +200,7 @@ class _BodyScan:
         walrus = [n.target.id for p in parts for n in ast.walk(p) if isinstance(n, ast.NamedExpr)]
         inner.scan(parts)
         self.stored.update(walrus)  # := in a comprehension binds in the enclosing scope
+        self.refs |= inner.refs
         local = inner.stored - set(walrus)
         for name, line in inner.free_loads(local).items():
             self.load(name, line)
@@ -200,6 +223,7 @@ def summarize(node: ast.AST, cell: int) -> FuncSummary:
     name = getattr(node, "name", "<lambda>")
     s = FuncSummary(name, cell, node.lineno)
     scan = _BodyScan()
+    s.is_class = isinstance(node, ast.ClassDef)
     if isinstance(node, ast.ClassDef):
         # A class body runs at definition (flow.py reads its names there); its methods run later, when used.
         scan.scan(node.body)
@@ -208,6 +232,7 @@ def summarize(node: ast.AST, cell: int) -> FuncSummary:
             s.gwrites |= inner.gwrites
             s.gmutates |= inner.gmutates
         s.gmutates |= {n for n in scan.mutated if n not in scan.stored}
+        s.refs = _refs(scan, s.free)
         return s
     params = arg_names(node.args)
     s.params = [a.arg for a in node.args.posonlyargs + node.args.args]
@@ -223,4 +248,13 @@ def summarize(node: ast.AST, cell: int) -> FuncSummary:
     s.gmutates |= {n for n in scan.mutated if n not in local}
     s.mutated_params = {p for p in params if p in scan.mutated and p not in declared}
     s.generator = scan.generator
+    s.nested = bool(scan.nested)
+    s.refs = _refs(scan, s.free)
     return s
+
+
+def _refs(scan: _BodyScan, free: dict[str, int]) -> set[str]:
+    refs = set(scan.refs)
+    for inner in scan.nested:
+        refs |= inner.refs
+    return {n for n in refs if n in free}

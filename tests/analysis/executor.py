@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import types
 from typing import Any
@@ -95,14 +96,81 @@ def run_notebook(nb: dict[str, Any]) -> dict[str, Any]:
     return ns
 
 
-def _rebind(value: Any, ns: dict[str, Any]) -> Any:
-    """A function defined in the notebook reads its globals from the namespace it runs in, as in one kernel."""
-    if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-        f = types.FunctionType(value.__code__, ns, value.__name__, value.__defaults__, value.__closure__)
-        f.__kwdefaults__ = value.__kwdefaults__
-        f.__dict__.update(value.__dict__)
-        return f
-    return value
+class _Rebinder:
+    """A function defined in the notebook reads its globals from the namespace it runs in, as in one kernel.
+
+    cloudpickle gives a loaded notebook function a private copy of the globals it read where it was saved; this
+    rebuilds every such function reachable from a loaded value (inside lists, dicts, tuples, sets, instances, bound
+    methods, partials, closures and the methods of notebook classes) with the step's namespace as its globals. It never
+    fills in a global the analysis did not pass: a missing input fails the run (NameError) as it should."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self.ns = ns
+        self.memo: dict[int, Any] = {}
+        self.keep: list[Any] = []  # keep visited objects alive so that their ids stay unique
+
+    def value(self, v: Any) -> Any:
+        key = id(v)
+        if key in self.memo:
+            return self.memo[key]
+        self.keep.append(v)
+        self.memo[key] = v
+        if isinstance(v, types.FunctionType):
+            if v.__module__ != "__main__" or v.__globals__ is self.ns:
+                return v
+            f = types.FunctionType(v.__code__, self.ns, v.__name__, v.__defaults__, v.__closure__)
+            self.memo[key] = f
+            f.__kwdefaults__ = v.__kwdefaults__
+            f.__qualname__ = v.__qualname__
+            f.__dict__.update({k: self.value(x) for k, x in v.__dict__.items()})
+            for cell in v.__closure__ or ():
+                try:
+                    inner = cell.cell_contents
+                except ValueError:
+                    continue
+                cell.cell_contents = self.value(inner)
+            return f
+        if isinstance(v, types.MethodType):
+            m = types.MethodType(self.value(v.__func__), self.value(v.__self__))
+            self.memo[key] = m
+            return m
+        if isinstance(v, functools.partial):
+            p = functools.partial(
+                self.value(v.func), *map(self.value, v.args), **{k: self.value(x) for k, x in v.keywords.items()}
+            )
+            self.memo[key] = p
+            return p
+        if isinstance(v, list):
+            v[:] = [self.value(x) for x in v]
+        elif isinstance(v, dict):
+            for k in list(v):
+                v[k] = self.value(v[k])
+        elif isinstance(v, tuple) and type(v) is tuple:
+            t = tuple(self.value(x) for x in v)
+            self.memo[key] = t
+            return t
+        elif isinstance(v, type):
+            if v.__module__ == "__main__":
+                for name, attr in list(vars(v).items()):
+                    if isinstance(attr, (types.FunctionType, staticmethod, classmethod, property)):
+                        new = self.member(attr)
+                        if new is not attr:
+                            setattr(v, name, new)
+                for base in v.__mro__[1:]:
+                    self.value(base)
+        elif type(v).__module__ == "__main__":
+            self.value(type(v))
+            d = getattr(v, "__dict__", None)
+            if isinstance(d, dict):
+                self.value(d)
+        return v
+
+    def member(self, attr: Any) -> Any:
+        if isinstance(attr, (staticmethod, classmethod)):
+            return type(attr)(self.value(attr.__func__))
+        if isinstance(attr, property):
+            return property(*(self.value(p) if p is not None else None for p in (attr.fget, attr.fset, attr.fdel)))
+        return self.value(attr)
 
 
 def run_pipeline(nb: dict[str, Any], pipeline: Pipeline) -> dict[str, dict[str, Any]]:
@@ -117,11 +185,13 @@ def run_pipeline(nb: dict[str, Any], pipeline: Pipeline) -> dict[str, dict[str, 
         if step.imports:
             run_cell("\n".join(step.imports), ns)
         loaded: dict[int, dict[str, Any]] = {}
-        for name in step.inputs:
+        rebinder = _Rebinder(ns)
+        for name in step.inputs:  # load everything first: loading a class again resets its methods
             blob = blobs[step.input_sources[name]][name]
             if id(blob) not in loaded:
                 loaded[id(blob)] = cloudpickle.loads(blob)
-            ns[name] = _rebind(loaded[id(blob)][name], ns)
+        for name in step.inputs:
+            ns[name] = rebinder.value(loaded[id(blobs[step.input_sources[name]][name])][name])
         for cell in step.cells:
             run_cell(cell.source, ns)
         out: dict[str, bytes] = {}
@@ -147,6 +217,8 @@ def normalize(v: Any, depth: int = 0) -> Any:
         return ("function", getattr(v, "__qualname__", repr(v)))
     if isinstance(v, type):
         return ("class", v.__qualname__)
+    if isinstance(v, functools.partial):
+        return ("partial", normalize(v.func, depth + 1), normalize(v.args, depth + 1), normalize(v.keywords, depth + 1))
     if isinstance(v, (list, tuple)):
         return (type(v).__name__, [normalize(x, depth + 1) for x in v])
     if isinstance(v, dict):
@@ -164,7 +236,7 @@ def check_equivalence(nb: dict[str, Any], pipeline: Pipeline) -> None:
     """Every name's final value in the pipeline (held by the step final_sources names) equals the kernel's."""
     top = run_notebook(nb)
     spaces = run_pipeline(nb, pipeline)
-    ignore = {"__name__", "__builtins__", "get_ipython"}
+    ignore = {"__name__", "__builtins__", "get_ipython", "__annotations__"}
     dynamic = any(d.code.startswith("dynamic.") for d in pipeline.diagnostics)
     for name, value in top.items():
         if name in ignore or isinstance(value, types.ModuleType):

@@ -206,6 +206,208 @@ CASES = [
         [S("a", "BASE = 7"), S("b", "class K:\n    base = BASE\n    def m(self):\n        return 1\nk = K.base")],
         dict(inputs={"b": ["BASE"]}),
     ),
+    # --- functions and classes that travel inside values (issue 3: a function reads its globals when called) ------
+    (
+        "method_via_instance_reads_global_current_at_call",
+        [
+            S("a", "K = 1"),
+            S("b", "class A:\n    def m(self):\n        return K\na = A()"),
+            S("c", "K = 10"),
+            S("d", "r = a.m()"),
+        ],
+        dict(inputs={"d": ["K", "a"]}, depends_on={"d": ["b", "c"]}),
+    ),
+    (
+        "inherited_method_via_instance",
+        [
+            S("a", "K = 1\nclass A:\n    def m(self):\n        return K\nclass B(A):\n    pass\nb = B()"),
+            S("c", "K = 10"),
+            S("d", "r = b.m()"),
+        ],
+        dict(inputs={"d": ["K", "b"]}),
+    ),
+    (
+        "instance_made_by_function",
+        [
+            S("a", "K = 1\nclass A:\n    def m(self):\n        return K\ndef make():\n    return A()\no = make()"),
+            S("c", "K = 10"),
+            S("d", "r = o.m()"),
+        ],
+        dict(inputs={"d": ["A", "K", "o"]}),  # o may hold what make returns: make reads A
+    ),
+    (
+        "bound_method_alias",
+        [
+            S("a", "K = 1\nclass A:\n    def m(self):\n        return K\nbm = A().m"),
+            S("c", "K = 10"),
+            S("d", "r = bm()"),
+        ],
+        dict(inputs={"d": ["K", "bm"]}),
+    ),
+    (
+        "dataclass_method_reads_global",
+        [
+            IMP("from dataclasses import dataclass"),
+            S(
+                "a",
+                "K = 1\n@dataclass\nclass P:\n    x: int = 2\n    def total(self):\n        return self.x * K\np = P()",
+            ),
+            S("c", "K = 10"),
+            S("d", "r = p.total()"),
+        ],
+        dict(inputs={"d": ["K", "p"]}),
+    ),
+    (
+        "class_attribute_and_global_in_method",
+        [
+            S("a", "K = 1\nclass A:\n    scale = 3\n    def m(self):\n        return self.scale * K\na = A()"),
+            S("c", "K = 10"),
+            S("d", "r = a.m()"),
+        ],
+        dict(inputs={"d": ["K", "a"]}),
+    ),
+    (
+        "function_in_list",
+        [S("a", "K = 1\ndef f():\n    return K\nfs = [f]"), S("b", "K = 10"), S("c", "r = fs[0]()")],
+        dict(inputs={"c": ["K", "fs"]}, depends_on={"c": ["a", "b"]}),
+    ),
+    (
+        "function_in_dict",
+        [S("a", "K = 1\ndef f():\n    return K\nhandlers = {'a': f}"), S("b", "K = 10"), S("c", "r = handlers['a']()")],
+        dict(inputs={"c": ["K", "handlers"]}),
+    ),
+    (
+        "function_alias",
+        [S("a", "K = 1\ndef f():\n    return K\ng = f"), S("b", "K = 10"), S("c", "r = g()")],
+        dict(inputs={"c": ["K", "g"]}),
+    ),
+    (
+        "function_appended_to_list",
+        [S("a", "K = 1\ndef f():\n    return K\nfs = []\nfs.append(f)"), S("b", "K = 10"), S("c", "r = fs[0]()")],
+        dict(inputs={"c": ["K", "fs"]}),
+    ),
+    (
+        "function_stored_in_attribute",
+        [
+            S("a", "K = 1\ndef f():\n    return K\nclass Box:\n    pass\nbox = Box()\nbox.cb = f"),
+            S("b", "K = 10"),
+            S("c", "r = box.cb()"),
+        ],
+        dict(inputs={"c": ["K", "box"]}),
+    ),
+    (
+        "function_passed_to_map_and_sorted",
+        [
+            S("a", "K = 1\ndef f(v):\n    return v * K\nxs = [3, 1, 2]"),
+            S("b", "K = -1"),
+            S("c", "r = list(map(f, xs))\ns = sorted(xs, key=f)"),
+        ],
+        dict(inputs={"c": ["K", "f", "xs"]}),
+    ),
+    (
+        "function_in_partial",
+        [
+            IMP("import functools"),
+            S("a", "K = 1\ndef f(v):\n    return v * K\np = functools.partial(f, 2)"),
+            S("b", "K = 10"),
+            S("c", "r = p()"),
+        ],
+        dict(inputs={"c": ["K", "p"]}),
+    ),
+    (
+        "nested_function_returned",
+        [
+            S("a", "K = 1\ndef make():\n    def inner():\n        return K\n    return inner\ng = make()"),
+            S("b", "K = 10"),
+            S("c", "r = g()"),
+        ],
+        dict(inputs={"c": ["K", "g"]}),
+    ),
+    (
+        "notebook_decorator_wrapper_reads_global",
+        [
+            FN("def deco(fn):\n    def w():\n        return fn() + OFF\n    return w"),
+            S("a", "OFF = 1\n@deco\ndef g():\n    return 1"),
+            S("b", "OFF = 10"),
+            S("c", "r = g()"),
+        ],
+        dict(inputs={"c": ["OFF", "g"]}),
+    ),
+    (
+        "function_reads_global_container_of_functions",
+        [
+            S("a", "K = 1\ndef f():\n    return K\nfs = [f]\ndef run():\n    return fs[0]()"),
+            S("b", "K = 10"),
+            S("c", "r = run()"),
+        ],
+        dict(inputs={"c": ["K", "fs", "run"]}),
+    ),
+    (
+        "lambda_in_list_reads_when_called",
+        [S("a", "K = 1\nops = [lambda v: v * K]"), S("b", "K = 10"), S("c", "r = ops[0](2)")],
+        dict(inputs={"c": ["K", "ops"]}),
+    ),
+    (
+        "lambda_annotated_reads_when_called",
+        [S("a", "K = 1\nh: object = lambda v: v * K"), S("b", "K = 10"), S("c", "r = h(2)")],
+        dict(inputs={"c": ["K", "h"]}),
+    ),
+    (
+        "lambda_chained_assignment",
+        [S("a", "K = 1\nh = g = lambda v: v * K"), S("b", "K = 10"), S("c", "r = h(2) + g(3)")],
+        dict(inputs={"c": ["K", "g", "h"]}),
+    ),
+    (
+        "lambda_in_tuple_assignment",
+        [S("a", "K = 1\nh, n = lambda v: v * K, 3"), S("b", "K = 10"), S("c", "r = h(n)")],
+        dict(inputs={"c": ["K", "h", "n"]}),
+    ),
+    (
+        "lambda_conditional",
+        [S("a", "K = 1\nflag = True\nh = (lambda v: v * K) if flag else None"), S("b", "K = 10"), S("c", "r = h(2)")],
+        dict(inputs={"c": ["K", "h"]}),
+    ),
+    (
+        "lambda_in_object",
+        [
+            S("a", "K = 1\nclass W:\n    def __init__(self, fn):\n        self.fn = fn\nw = W(lambda v: v * K)"),
+            S("b", "K = 10"),
+            S("c", "r = w.fn(2)"),
+        ],
+        dict(inputs={"c": ["K", "w"]}),
+    ),
+    (
+        "closure_over_loop_variable",
+        [
+            S("a", "fs = []\nfor i in range(3):\n    fs.append(lambda: i)"),
+            S("b", "i = 100"),
+            S("c", "r = fs[0]()"),
+        ],
+        dict(inputs={"c": ["fs", "i"]}, depends_on={"c": ["a", "b"]}),
+    ),
+    (
+        "loop_over_functions",
+        [
+            S("a", "K = 1\ndef f():\n    return K\ndef g():\n    return 2 * K\nfs = (f, g)"),
+            S("b", "K = 10"),
+            S("c", "total = 0\nfor fn in fs:\n    total += fn()"),
+        ],
+        dict(inputs={"c": ["K", "fs"]}),
+    ),
+    (
+        "global_declared_in_nested_function",
+        [
+            FN("def outer():\n    def inner():\n        global G\n        G = 5\n    inner()"),
+            S("a", "outer()"),
+            S("b", "r = G"),
+        ],
+        dict(inputs={"b": ["G"]}, depends_on={"b": ["a"]}),
+    ),
+    (
+        "instance_global_value_unchanged_no_extra_edges",
+        [S("a", "class A:\n    def m(self):\n        return 1\na = A()"), S("b", "x = 5"), S("c", "r = a.m()")],
+        dict(inputs={"c": ["a"]}, depends_on={"c": ["a"]}),
+    ),
     # --- imports ---------------------------------------------------------------------------------------------
     (
         "imports_cell_is_prelude",

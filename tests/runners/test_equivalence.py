@@ -238,7 +238,36 @@ def runner_values(run, pipeline, main_ns) -> dict[str, dict[str, object]]:
         sys.modules["__main__"] = saved
 
 
-@pytest.mark.parametrize("case_id", list(CASES))
+# Analysis cases the runner does not yet compute right: the analysis passes the right inputs (the in-process executor
+# of tests/analysis agrees with top to bottom), but kale_ext/steps/runtime.py's Rebinder rebinds only functions that
+# are inputs themselves and the methods of notebook classes, not notebook functions held inside values (lists, dicts,
+# tuples, instance attributes, bound methods, functools.partial), which keep the globals cloudpickle saved with them.
+_HELD_FUNCTIONS = "runner gap: a notebook function held inside a value keeps its saved globals (Rebinder)"
+RUNNER_GAPS = {
+    f"flow-{c}": _HELD_FUNCTIONS
+    for c in (
+        "bound_method_alias",
+        "function_in_list",
+        "function_in_dict",
+        "function_appended_to_list",
+        "function_stored_in_attribute",
+        "function_in_partial",
+        "function_reads_global_container_of_functions",
+        "lambda_in_list_reads_when_called",
+        "lambda_in_object",
+        "closure_over_loop_variable",
+        "loop_over_functions",
+    )
+}
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=RUNNER_GAPS[c])) if c in RUNNER_GAPS else c
+        for c in CASES
+    ],
+)
 def test_runner_equals_top_to_bottom(corpus_runs, case_id):
     nb, pipeline, run, path = corpus_runs[case_id]
     if any("%matplotlib" in src for _, src in CASES[case_id]) and importlib.util.find_spec("matplotlib") is None:
