@@ -71,6 +71,15 @@ def test_tag_a_new_cell_see_the_dag_and_run_locally(page, jupyter_lab, artifacts
     expect(kale.dag_edge("total", "report")).to_contain_text("total")
     expect(kale.dag_edge("load", "report")).to_contain_text("data")
     page.screenshot(path=str(artifacts / "pipeline-dag-new-step.png"))
+
+    # Tag edits are in the cell's undo history: Ctrl+Z in the cell undoes them (the step leaves the DAG), redo restores.
+    kale.cell(index).locator(".jp-InputArea-editor").first.click()
+    page.keyboard.press("Control+z")
+    expect(kale.dag_node("report")).to_have_count(0, timeout=10_000)
+    page.keyboard.press("Control+Shift+z")
+    expect(kale.dag_node("report")).to_be_visible(timeout=10_000)
+    expect(kale.step_editor(index).get_by_label("Step name")).to_have_value("report")
+    expect(kale.dag_edge("total", "report")).to_contain_text("total")
     BENCH["tag_edit_to_dag_ms"] = round(statistics.median(edits), 1)
     BENCH["tag_edit_to_dag_samples_ms"] = [round(e, 1) for e in edits]
     BENCH["tag_edit_to_dag_target_ms"] = 300

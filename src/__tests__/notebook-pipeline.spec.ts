@@ -12,16 +12,35 @@ class FakeCell {
     readonly type: string,
     private meta: Record<string, any>
   ) {}
+  /** Tag writes must happen inside an undoable transaction of the cell (see setTags). */
+  undoable: Array<Record<string, any>> = [];
+  private inUndoable = false;
+  sharedModel = {
+    transact: (fn: () => void, undoable = true) => {
+      this.inUndoable = undoable;
+      try {
+        fn();
+      } finally {
+        this.inUndoable = false;
+      }
+    }
+  };
   metadataChanged = new Signal<FakeCell, { key: string }>(this);
   getMetadata(key: string): any {
     return this.meta[key];
   }
   setMetadata(key: string, value: any): void {
     this.meta[key] = value;
+    if (this.inUndoable) {
+      this.undoable.push({ [key]: value });
+    }
     this.metadataChanged.emit({ key });
   }
   deleteMetadata(key: string): void {
     delete this.meta[key];
+    if (this.inUndoable) {
+      this.undoable.push({ [key]: undefined });
+    }
     this.metadataChanged.emit({ key });
   }
 }
@@ -103,8 +122,10 @@ describe('NotebookPipeline', () => {
     pipeline.editCell(a as any, { kind: 'step', name: 'ingest', prev: [] });
     expect(a.getMetadata('tags')).toEqual(['step:ingest', 'image:py']);
     expect(b.getMetadata('tags')).toEqual(['step:train', 'prev:ingest']);
-    // One transaction per cell (the cell's own undo history), none around them.
+    // Each write is an undoable transaction of its own cell (the cell's undo history), none of the notebook.
     expect(model.transactions).toBe(0);
+    expect(a.undoable).toEqual([{ tags: ['step:ingest', 'image:py'] }]);
+    expect(b.undoable).toEqual([{ tags: ['step:train', 'prev:ingest'] }]);
     expect(changed).toHaveBeenCalled();
     expect(pipeline.stepNames()).toEqual(['ingest', 'train']);
 
@@ -121,6 +142,7 @@ describe('NotebookPipeline', () => {
     ]);
     pipeline.editCell(c as any, { kind: 'none', name: null, prev: [] });
     expect(c.getMetadata('tags')).toBeUndefined();
+    expect(c.undoable[c.undoable.length - 1]).toEqual({ tags: undefined });
     pipeline.dispose();
   });
 

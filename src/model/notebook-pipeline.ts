@@ -153,9 +153,8 @@ export class NotebookPipeline implements IDisposable {
 
   /**
    * Write a cell's pipeline tags. Renaming a step also rewrites the prev: tags that name it in the other cells.
-   * Each cell's change is its own cell-model transaction on purpose: JupyterLab keeps one undo history per cell by
-   * default, and only transactions whose origin is the cell are recorded there (wrapping them in one notebook
-   * transaction would make them un-undoable). Analysis runs at once rather than after the typing delay: a tag edit is a
+   * Each cell's change is its own undoable cell transaction: JupyterLab keeps one undo history per cell by default,
+   * and only transactions whose origin is the cell are recorded there. Analysis runs at once rather than after the typing delay: a tag edit is a
    * discrete action.
    */
   editCell(cell: ICellModel, next: ICellTags): void {
@@ -312,10 +311,18 @@ export class NotebookPipeline implements IDisposable {
   private _watched = new Set<ICellModel>();
 }
 
+/**
+ * Set a cell's tags as an undoable edit of that cell. JupyterLab's setMetadata records its change as not undoable
+ * (@jupyter/ydoc's YCell.setMetadata transacts with undoable=false); wrapping it in the cell's own undoable
+ * transaction puts the tag edit in the cell's undo history (Ctrl+Z in the cell), or in the notebook's when
+ * document-wide undo is on.
+ */
 function setTags(cell: ICellModel, tags: string[]): void {
-  if (tags.length > 0) {
-    cell.setMetadata('tags', tags);
-  } else {
-    cell.deleteMetadata('tags');
-  }
+  cell.sharedModel.transact(() => {
+    if (tags.length > 0) {
+      cell.setMetadata('tags', tags);
+    } else {
+      cell.deleteMetadata('tags');
+    }
+  }, true);
 }
