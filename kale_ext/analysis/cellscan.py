@@ -419,6 +419,11 @@ class _CellScan:
                     parts = ast.Tuple(elts=list(node.args) + [k.value for k in node.keywords], ctx=ast.Load())
                     self.carried(name, ln, value_carry(parts, self.cell))
         elif isinstance(f, ast.Name):
+            if f.id == "setattr" and len(node.args) == 3:  # setattr(o, "cb", f) is o.cb = f
+                name = root_name(node.args[0])
+                if name is not None:
+                    self.mutated(name, ln)
+                    self.carried(name, ln, value_carry(node.args[2], self.cell))
             args = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
             args += [(k.arg, k.value.id) for k in node.keywords if k.arg and isinstance(k.value, ast.Name)]
             if args:

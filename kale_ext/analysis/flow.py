@@ -381,13 +381,21 @@ class Flow:
 
     def call(self, name: str, line: int, args: list[tuple]) -> None:
         b = self.state.get(name)
-        if b is None or b.func is None or not b.func.mutated_params:
+        if b is None or b.func is None:
             return
         f = b.func
+        # Code passed in may be stored in what the function mutates: register(f) doing REGISTRY.append(fn).
+        carry = (tuple(arg for _, arg in args), (), ())
+        held = self.carried(carry)
         for key, arg in args:
             param = f.params[key] if isinstance(key, int) and key < len(f.params) else key
             if param in f.mutated_params:
                 self.mutate(arg, line)
+                if held:
+                    self.carry(arg, carry)
+        if held:
+            for n in self.closure(f)[2]:
+                self.carry(n, carry)
 
     def carried(self, carry: tuple) -> frozenset:
         """The notebook functions and classes a value built as ``carry`` (Bind.carry) may hold, with today's bindings."""
@@ -448,9 +456,9 @@ class Flow:
                     self.read(n, line, via=via, closure=False)
             for n in mutates:
                 self.mutate(n, line)
-            for n in writes:
+            for n in writes:  # a name bound through `global` may be bound to any code the function sees
                 if self.ctx >= 0:
-                    self.bind(n, line, Bind(cond=True))
+                    self.bind(n, line, Bind(cond=True, carry=(tuple(reads), (), ())))
 
     def invalidate(self) -> None:
         self.closures.clear()

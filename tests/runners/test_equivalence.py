@@ -257,6 +257,10 @@ RUNNER_GAPS = {
         "lambda_in_object",
         "closure_over_loop_variable",
         "loop_over_functions",
+        "function_registered_by_notebook_function",
+        "function_stored_through_mutated_parameter",
+        "function_stored_with_setattr",
+        "functions_in_dict_comprehension",
     )
 }
 
