@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from pages import KalePage, code_cell, markdown_cell, write_notebook
 from playwright.sync_api import expect
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH: dict[str, float | int | str] = {}
 
 
@@ -255,3 +258,36 @@ def test_live_log_cancel_and_rerun(page, jupyter_lab, artifacts):
     expect(kale.panel.get_by_test_id("kale-runs").locator("button[data-run-id]")).to_have_count(2, timeout=10_000)
     kale.run_detail.get_by_role("button", name="Cancel").click()
     assert kale.wait_run_finished(timeout=30_000) == "cancelled"
+
+
+def test_example_notebook_runs_with_metrics(page, jupyter_lab, artifacts):
+    """The shipped wine example: its DAG as analysed, parameters edited before the run, metrics in the runs panel."""
+    shutil.copy(REPO_ROOT / "examples" / "wine_classification.ipynb", jupyter_lab["root"] / "wine.ipynb")
+    kale = KalePage(page, jupyter_lab).open_notebook("wine.ipynb")
+    expect(kale.dag.locator("g[data-step]")).to_have_count(6, timeout=30_000)
+    for branch in ["train_rf", "train_gb", "train_lr"]:
+        expect(kale.dag_edge("preprocess", branch)).to_contain_text("X_train, y_train")
+        expect(kale.dag_edge(branch, "evaluate")).to_be_visible()
+    expect(kale.panel.get_by_test_id("kale-diagnostics")).to_contain_text("prev:preprocess")
+
+    # Pipeline mode on: a step editor per code cell; off again: they go away.
+    kale.set_pipeline_mode(True)
+    expect(kale.notebook.get_by_test_id("kale-step-editor")).to_have_count(11)
+    kale.set_pipeline_mode(False)
+    expect(kale.notebook.get_by_test_id("kale-step-editor")).to_have_count(0)
+
+    params = kale.panel.get_by_test_id("kale-parameters")
+    params.get_by_label("N_ESTIMATORS").fill("nope")
+    expect(params).to_contain_text("expected a number")
+    params.get_by_label("N_ESTIMATORS").fill("20")
+    kale.run_locally()
+    assert kale.wait_run_finished(timeout=120_000) == "succeeded", kale.run_detail.inner_text()
+    metrics = kale.run_detail.get_by_test_id("kale-run-metrics")
+    expect(metrics).to_contain_text("best_f1")
+    expect(metrics).to_contain_text("rf_accuracy")
+    # The run recorded the edited parameter.
+    run_id = kale.run_detail.get_attribute("data-run-id")
+    run = page.request.get(f"{jupyter_lab['base']}/kale/v1/runs/{run_id}?token={jupyter_lab['token']}").json()
+    assert run["parameters"]["N_ESTIMATORS"] == 20, run["parameters"]
+    expect(kale.panel.get_by_test_id("kale-runs")).to_contain_text("best_f1")
+    page.screenshot(path=str(artifacts / "wine-run-metrics.png"))
