@@ -1,5 +1,11 @@
 import { IStep } from '../api/types';
-import { buildEdges, edgeLabel, edgePath, layoutDag } from '../model/dag';
+import {
+  buildEdges,
+  edgeLabel,
+  edgePath,
+  layoutDag,
+  midpoint
+} from '../model/dag';
 
 function step(name: string, extra: Partial<IStep> = {}): IStep {
   return {
@@ -99,6 +105,45 @@ describe('layout', () => {
     const layout = layoutDag(names, edges);
     expect(layout.nodes).toHaveLength(100);
     expect(layout.edges).toHaveLength(99);
+  });
+
+  it('puts labels halfway along the edge', () => {
+    expect(
+      midpoint([
+        { x: 0, y: 0 },
+        { x: 0, y: 10 },
+        { x: 30, y: 10 }
+      ])
+    ).toEqual({ x: 10, y: 10 });
+    expect(midpoint([{ x: 3, y: 4 }])).toEqual({ x: 3, y: 4 });
+    const layout = layoutDag(
+      ['a', 'b'],
+      [{ from: 'a', to: 'b', variables: ['x'] }]
+    );
+    const [a, b] = layout.nodes;
+    const pos = layout.edges[0].labelPos!;
+    expect(pos.y).toBeGreaterThan(a.y + a.height / 2);
+    expect(pos.y).toBeLessThan(b.y - b.height / 2);
+  });
+
+  it('keeps labels of outer edges inside the drawing', () => {
+    const long = Array.from({ length: 3 }, (_, i) => `a_long_variable_${i}`);
+    const layout = layoutDag(
+      ['p', 'l', 'r', 'c'],
+      [
+        { from: 'p', to: 'l', variables: long },
+        { from: 'p', to: 'r', variables: long },
+        { from: 'p', to: 'c', variables: long },
+        { from: 'l', to: 'c', variables: [] }
+      ]
+    );
+    for (const e of layout.edges) {
+      if (e.labelPos) {
+        const half = (e.label.length * 5.5) / 2;
+        expect(e.labelPos.x - half).toBeGreaterThanOrEqual(0);
+        expect(e.labelPos.x + half).toBeLessThanOrEqual(layout.width);
+      }
+    }
   });
 
   it('draws paths through the points', () => {
