@@ -124,6 +124,49 @@ RUNNER_CASES = [
         ],
     ),
     ("shell_and_time_magics", [S("a", "!echo hi\n%time z = 2 * 3"), S("b", "w = z + 1")]),
+    (
+        "held_function_keeps_identity_and_aliasing",
+        [
+            S(
+                "a",
+                "K = 1\ndef f():\n    return K\nreg = {'fs': [f], 'by_fn': {f: 'f'}, 'pair': (f, [f]), 's': {f}}\n"
+                "alias = reg['fs']",
+            ),
+            S("b", "K = 10"),
+            S(
+                "c",
+                "g = reg['fs'][0]\nr = [h() for h in alias] + [reg['pair'][0](), reg['pair'][1][0]()]\n"
+                "same = reg['pair'][0] is g and reg['pair'][1][0] is g and g in reg['s']\nkey = reg['by_fn'][g]\n"
+                "alias.append(g)\nn = len(reg['fs'])\ndel reg['by_fn'], reg['s']  # their repr holds an address",
+            ),
+        ],
+    ),
+    (
+        "held_function_in_partial_default_and_defaultdict",
+        [
+            IMP("import collections\nimport functools"),
+            S(
+                "a",
+                "K = 1\ndef f(v=1):\n    return v * K\ndef g(h=f):\n    return h()\np = functools.partial(f, 2)\n"
+                "q = p\ndd = collections.defaultdict(f)\nfns = [f, g]",
+            ),
+            S("b", "K = 10"),
+            S("c", "r = [p(), q(), g(), dd['x'], [h() for h in fns]]\nsame = q is p"),
+        ],
+    ),
+    (
+        "held_function_in_cycle_and_nested_closure",
+        [
+            S(
+                "a",
+                "K = 1\ndef outer():\n    def inner():\n        return K\n    return lambda: inner()\n"
+                "class Node:\n    def __init__(self, fn):\n        self.fn = fn\n        self.next = self\n"
+                "n1 = Node(outer())",
+            ),
+            S("b", "K = 10"),
+            S("c", "r = n1.next.fn()\ncycle = n1.next.next is n1"),
+        ],
+    ),
 ]
 
 
@@ -238,31 +281,10 @@ def runner_values(run, pipeline, main_ns) -> dict[str, dict[str, object]]:
         sys.modules["__main__"] = saved
 
 
-# Analysis cases the runner does not yet compute right: the analysis passes the right inputs (the in-process executor
-# of tests/analysis agrees with top to bottom), but kale_ext/steps/runtime.py's Rebinder rebinds only functions that
-# are inputs themselves and the methods of notebook classes, not notebook functions held inside values (lists, dicts,
-# tuples, instance attributes, bound methods, functools.partial), which keep the globals cloudpickle saved with them.
-_HELD_FUNCTIONS = "runner gap: a notebook function held inside a value keeps its saved globals (Rebinder)"
-RUNNER_GAPS = {
-    f"flow-{c}": _HELD_FUNCTIONS
-    for c in (
-        "bound_method_alias",
-        "function_in_list",
-        "function_in_dict",
-        "function_appended_to_list",
-        "function_stored_in_attribute",
-        "function_in_partial",
-        "function_reads_global_container_of_functions",
-        "lambda_in_list_reads_when_called",
-        "lambda_in_object",
-        "closure_over_loop_variable",
-        "loop_over_functions",
-        "function_registered_by_notebook_function",
-        "function_stored_through_mutated_parameter",
-        "function_stored_with_setattr",
-        "functions_in_dict_comprehension",
-    )
-}
+# Cases the runner does not yet compute right (case id -> reason), run as strict xfails. Notebook functions held
+# inside values (lists, dicts, tuples, instance attributes, bound methods, functools.partial, closures) were the last
+# ones: kale_ext/steps/runtime.py's Rebinder now walks the loaded inputs.
+RUNNER_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
