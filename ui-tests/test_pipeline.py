@@ -233,7 +233,9 @@ def test_live_log_cancel_and_rerun(page, jupyter_lab, artifacts):
         jupyter_lab["root"] / "slow.ipynb",
         [
             code_cell("import time", ["imports"]),
-            code_cell("ready = True\nprint('first line', flush=True)\ntime.sleep(60)\nprint('second line')", ["step:slow"]),
+            code_cell(
+                "ready = True\nprint('first line', flush=True)\ntime.sleep(60)\nprint('second line')", ["step:slow"]
+            ),
             code_cell("done = ready", ["step:after", "prev:slow"]),
         ],
     )
