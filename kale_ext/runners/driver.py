@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..steps.program import cache_key, environment_identity
-from ..steps.runtime import uses_shell, write_json_atomic
+from ..steps.runtime import literal_eval, uses_shell, write_json_atomic
 from ..steps.spec import StepSpec
 from ..store import Store
 from .base import Listener, RunnerError
@@ -139,10 +139,8 @@ class RunDriver(threading.Thread):
         return "failed"
 
     def record_parameter_metrics(self) -> None:
-        import ast
-
         values = {
-            m: ast.literal_eval(self.literals[m])
+            m: literal_eval(self.literals[m])
             for m, src in self.metric_sources.items()
             if not src and m in self.literals
         }

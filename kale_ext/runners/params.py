@@ -7,10 +7,10 @@ the CLI, 400 on the REST API).
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 from ..errors import InvalidRequestError
+from ..steps.runtime import literal_eval
 
 
 class ParameterError(InvalidRequestError):
@@ -27,7 +27,7 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def parse_literal(raw: str) -> Any:
     try:
-        return ast.literal_eval(raw.strip())
+        return literal_eval(raw.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return raw
 
@@ -82,7 +82,7 @@ def to_literals(values: dict[str, Any]) -> dict[str, str]:
     for name, value in values.items():
         text = repr(value)
         try:
-            ast.literal_eval(text)
+            literal_eval(text)
         except (ValueError, SyntaxError):
             raise ParameterError(f"Parameter {name!r} has a value that is not a Python literal: {text[:80]}") from None
         out[name] = text

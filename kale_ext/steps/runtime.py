@@ -20,6 +20,7 @@ import json
 import linecache
 import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -53,11 +54,25 @@ def transform(source: str) -> str:
 
 
 def _needs_ipython(source: str) -> bool:
+    # compile() to bytecode, not ast.parse: the runner calls this from its driver threads, and CPython (3.11, 3.12)
+    # keeps the recursion depth of its C-AST -> Python-AST conversion in one per-interpreter counter, so ast.parse in two
+    # threads at once can fail with "SystemError: AST constructor recursion depth mismatch" when the GIL changes hands
+    # mid-conversion (a garbage collection running a finalizer is enough). Bytecode compilation builds no Python AST.
     try:
-        ast.parse(source)
+        compile(source, "<cell>", "exec", dont_inherit=True)
     except SyntaxError:
         return True
     return False
+
+
+# ast.parse and ast.literal_eval in the runner's process (driver threads, callers' threads): one at a time (see above).
+AST_LOCK = threading.RLock()
+
+
+def literal_eval(text: str) -> Any:
+    """``ast.literal_eval`` that is safe to call from several threads at once (see ``_needs_ipython``)."""
+    with AST_LOCK:
+        return ast.literal_eval(text)
 
 
 def uses_shell(sources: list[str]) -> bool:
