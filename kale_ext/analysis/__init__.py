@@ -20,16 +20,19 @@ def analyze(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
     import gc
 
     from ..pipeline.builder import build_pipeline
+    from ..syntax import AST_LOCK
 
     # The analysis allocates many small acyclic objects (AST nodes, events); the cyclic collector's full passes over
     # a growing heap would make the run time superlinear in the notebook size, so it is paused meanwhile.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return build_pipeline(nb, name=name)
-    finally:
-        if enabled:
-            gc.enable()
+    # The lock: the server analyzes on executor threads beside the runner's threads (see kale_ext.syntax).
+    with AST_LOCK:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return build_pipeline(nb, name=name)
+        finally:
+            if enabled:
+                gc.enable()
 
 
 def format_text(pipeline: Pipeline) -> str:

@@ -16,9 +16,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..steps.program import cache_key, environment_identity
-from ..steps.runtime import literal_eval, uses_shell, write_json_atomic
+from ..steps.runtime import uses_shell, write_json_atomic
 from ..steps.spec import StepSpec
 from ..store import Store
+from ..syntax import literal_eval
 from .base import Listener, RunnerError
 from .processes import SubprocessLauncher, ZygoteLauncher, kill_group
 

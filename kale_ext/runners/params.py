@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequestError
-from ..steps.runtime import literal_eval
+from ..syntax import literal_eval
 
 
 class ParameterError(InvalidRequestError):

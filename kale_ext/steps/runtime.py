@@ -20,7 +20,6 @@ import json
 import linecache
 import os
 import sys
-import threading
 import time
 import traceback
 import types
@@ -63,16 +62,6 @@ def _needs_ipython(source: str) -> bool:
     except SyntaxError:
         return True
     return False
-
-
-# ast.parse and ast.literal_eval in the runner's process (driver threads, callers' threads): one at a time (see above).
-AST_LOCK = threading.RLock()
-
-
-def literal_eval(text: str) -> Any:
-    """``ast.literal_eval`` that is safe to call from several threads at once (see ``_needs_ipython``)."""
-    with AST_LOCK:
-        return ast.literal_eval(text)
 
 
 def uses_shell(sources: list[str]) -> bool:
@@ -493,10 +482,10 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
         text = f"{type(exc).__name__}: {exc}\n"
     else:
         text = "".join(traceback.format_exception(type(exc), exc, first_cell_tb or exc.__traceback__))
-    where = f" (cell {cell}, line {line})" if cell is not None else ""
+    # The location is structured (cell: 0-based notebook index, line: 1-based); each surface words it for its readers.
     return {
         "type": type(exc).__name__,
-        "message": f"{type(exc).__name__}: {exc}{where}",
+        "message": f"{type(exc).__name__}: {exc}",
         "cell": cell,
         "line": line,
         "traceback": text,

@@ -451,12 +451,12 @@ def _duration(start: float | None, end: float | None) -> float | None:
 
 
 def _literal_dict(params: dict[str, str]) -> dict[str, Any]:
-    import ast
+    from ..syntax import literal_eval
 
     out = {}
     for k, v in params.items():
         try:
-            out[k] = ast.literal_eval(v)
+            out[k] = literal_eval(v)
         except (ValueError, SyntaxError):
             out[k] = v
     return out
