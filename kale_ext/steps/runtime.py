@@ -85,9 +85,13 @@ def make_shell(module: types.ModuleType):
         return InteractiveShell.instance()
     from traitlets.config import Config
 
+    class StepShell(InteractiveShell):
+        def enable_gui(self, gui=None):  # a step has no GUI event loop: `%matplotlib inline/agg` just selects the backend
+            return None
+
     config = Config()
     config.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=config, user_module=module)
+    shell = StepShell.instance(config=config, user_module=module)
     module.__dict__["get_ipython"] = shell.get_ipython
     return shell
 
