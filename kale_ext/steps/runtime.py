@@ -86,7 +86,9 @@ def make_shell(module: types.ModuleType):
     from traitlets.config import Config
 
     class StepShell(InteractiveShell):
-        def enable_gui(self, gui=None):  # a step has no GUI event loop: `%matplotlib inline/agg` just selects the backend
+        def enable_gui(
+            self, gui=None
+        ):  # a step has no GUI event loop: `%matplotlib inline/agg` just selects the backend
             return None
 
     config = Config()
