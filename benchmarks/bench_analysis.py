@@ -70,7 +70,7 @@ def cli_command() -> list[str]:
     exe = shutil.which("kale-ext") or str(Path(sys.executable).parent / "kale-ext")
     if os.path.exists(exe):
         return [exe, "analyze"]
-    return [sys.executable, "-m", "kale_ext.analysis"]
+    return [sys.executable, "-m", "kale_ext", "analyze"]
 
 
 def time_cli(path: Path, repeat: int) -> tuple[float, str]:
