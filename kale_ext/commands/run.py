@@ -1,8 +1,9 @@
 """`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]`.
 
 Analyzes the notebook, runs its pipeline with the LocalRunner and prints live per-step progress on stderr. Exit 0 only
-when the run succeeded, 1 when it failed or was cancelled, 2 for unusable input (raised as a KaleError: bad notebook,
-unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
+when the run succeeded, 1 when it failed or was cancelled (Ctrl+C; or SIGTERM, which the Jupyter server's cancel of this
+run sends after checking that this process is the run's recorded driver), 2 for unusable input (raised as a KaleError:
+bad notebook, unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
 {"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}}.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -94,6 +97,9 @@ def report_failures(run: dict[str, Any], stream=sys.stderr) -> None:
         stream.write(f"\n(full log: {s['log_path']})\n")
 
 
+REASON_SIGTERM = "cancelled: the kale-ext run process driving it received SIGTERM"
+
+
 def execute(args: argparse.Namespace) -> int:
     from ..runners.local import LocalRunner
     from ..runners.params import parse_assignment
@@ -102,23 +108,44 @@ def execute(args: argparse.Namespace) -> int:
     if args.max_parallel is not None and args.max_parallel < 1:
         raise KaleError(f"--max-parallel must be at least 1, got {args.max_parallel}.")
     pipeline = load_pipeline(args.notebook)
-    runner = LocalRunner()
+    runner = LocalRunner(cancel_signal="SIGTERM")
     progress = Progress()
-    run_id = runner.start(
-        pipeline,
-        args.notebook,
-        raw_params=raw,
-        max_parallel=args.max_parallel,
-        use_cache=not args.no_cache,
-        fail_fast=args.fail_fast,
-        listener=progress,
-    )
+    state: dict[str, Any] = {"run_id": None, "terminated": False}
+
+    def on_sigterm(signum, frame) -> None:
+        # Only asks the driver thread to cancel (no waiting here): the main thread's wait() then returns the
+        # cancelled run, reported like any other, exit code 1.
+        if not state["terminated"]:
+            state["terminated"] = True
+            sys.stderr.write("kale-ext: SIGTERM received; cancelling the run...\n")
+        if state["run_id"] is not None:
+            runner.request_cancel(state["run_id"], REASON_SIGTERM)
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        run = runner.wait(run_id)
-    except KeyboardInterrupt:
-        sys.stderr.write("kale-ext: cancelling the run...\n")
-        runner.cancel(run_id)
-        raise
+        run_id = runner.start(
+            pipeline,
+            args.notebook,
+            raw_params=raw,
+            max_parallel=args.max_parallel,
+            use_cache=not args.no_cache,
+            fail_fast=args.fail_fast,
+            listener=progress,
+        )
+        state["run_id"] = run_id
+        if state["terminated"]:  # SIGTERM arrived while the run was being created
+            runner.request_cancel(run_id, REASON_SIGTERM)
+        try:
+            run = runner.wait(run_id)
+        except KeyboardInterrupt:
+            sys.stderr.write("kale-ext: cancelling the run...\n")
+            runner.cancel(run_id)
+            raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     report_failures(run)
     if args.json:
         json.dump(summarize(run), sys.stdout)

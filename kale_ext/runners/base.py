@@ -10,7 +10,8 @@ Contract
     Validates the parameters (``params`` maps names to values; unknown names or wrong types raise ParameterError, a
     KaleError with status 400), records the run as "queued" and returns at once; the run proceeds in the background.
 ``wait(run_id, timeout=None) -> dict``: blocks until the run ends (or the timeout passes), returns ``get_run``.
-``cancel(run_id) -> dict``: stops the run's processes (their process groups) and marks it "cancelled".
+``cancel(run_id) -> dict``: stops the run's processes (their process groups) and marks it "cancelled". A run driven by
+    another process is cancelled through that process (LocalRunner: a verified signal to its driver) and waited for.
 ``resume(run_id) -> run_id``: a new run of an interrupted/failed/cancelled run's recorded plan and parameters; steps that
     already succeeded are reused from the cache.
 ``list_runs(notebook=None) -> list[dict]``: newest first, summaries
@@ -48,6 +49,13 @@ Listener = Callable[[dict[str, Any]], None]
 class RunnerError(KaleError):
     status = 400
     code = "run.invalid"
+
+
+class CancelTimeoutError(RunnerError):
+    """A cancel was delivered but the run did not reach a final status in time."""
+
+    status = 409
+    code = "run.cancel_timeout"
 
 
 class Runner:

@@ -8,29 +8,42 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
+import time
 from typing import Any
 
 from ..errors import NotFoundError
 from ..pipeline.model import Pipeline
 from ..steps.spec import StepSpec, build_specs
 from ..store import RUN_FINAL, Store, store_dir_for
-from ..store.db import new_run_id
+from ..store.db import driver_alive, new_run_id
 from . import params as params_mod
-from .base import Listener, Runner, RunnerError
+from .base import CancelTimeoutError, Listener, Runner, RunnerError
 from .driver import RunDriver
-from .processes import fork_available
+from .processes import fork_available, signal_process
 
 LOG_CHUNK = 1 << 20
 
 
 class LocalRunner(Runner):
     """``LocalRunner(store)`` keeps every run in ``store``; ``LocalRunner()`` uses each notebook's own store
-    (``.kale/`` beside it, or ``$KALE_EXT_HOME``)."""
+    (``.kale/`` beside it, or ``$KALE_EXT_HOME``).
+
+    ``cancel_signal`` (e.g. "SIGTERM") declares that this process cancels its runs cleanly on that signal (the
+    ``kale-ext run`` command installs such a handler); it is recorded with each run, so that another process's runner
+    can cancel the run by sending it. Without it, other processes cannot cancel this process's runs ("run.foreign").
+    """
 
     name = "local"
+    foreign_cancel_timeout = 15.0  # seconds a cancel of another process's run waits for that run to end
 
-    def __init__(self, store: Store | None = None, *, use_fork: bool | None = None) -> None:
+    def __init__(
+        self, store: Store | None = None, *, use_fork: bool | None = None, cancel_signal: str | None = None
+    ) -> None:
+        if cancel_signal is not None and not isinstance(getattr(signal, cancel_signal, None), signal.Signals):
+            raise ValueError(f"cancel_signal must name a signal, got {cancel_signal!r}.")
+        self.cancel_signal = cancel_signal
         self.store = store
         self.use_fork = fork_available() if use_fork is None else use_fork
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
@@ -134,6 +147,7 @@ class LocalRunner(Runner):
             plan=[s.to_json() for s in specs],
             metric_sources=metric_sources,
             resumed_from=resumed_from,
+            driver_signal=self.cancel_signal,
         )
         driver = RunDriver(self, store, run_id, notebook, specs, literals, metric_sources, options, listener)
         with self._lock:
@@ -185,20 +199,66 @@ class LocalRunner(Runner):
             driver.join(timeout)
         return self.get_run(run_id)
 
-    def cancel(self, run_id: str) -> dict[str, Any]:
+    def cancel(self, run_id: str, *, reason: str | None = None) -> dict[str, Any]:
+        """Stop the run and return it (see base.py); ``reason`` becomes the run's error. A run driven by another live
+        process on this machine is cancelled through it (``_cancel_foreign``)."""
         driver = self._drivers.get(run_id)
         if driver is None:
-            run = self.get_run(run_id)
-            if run["status"] in RUN_FINAL:
-                return run
-            raise RunnerError(
-                f"Run {run_id} is driven by another process; cancel it there.",
-                code="run.foreign",
-                details={"status": run["status"]},
-            )
-        driver.request_cancel()
+            return self._cancel_foreign(run_id)
+        driver.request_cancel(reason)
         driver.join(30)
         return self.get_run(run_id)
+
+    def request_cancel(self, run_id: str, reason: str | None = None) -> None:
+        """Ask this process's driver of ``run_id`` to cancel it, without waiting (safe in a signal handler)."""
+        driver = self._drivers.get(run_id)
+        if driver is not None:
+            driver.request_cancel(reason)
+
+    def _cancel_foreign(self, run_id: str) -> dict[str, Any]:
+        """Cancel a run whose driver is another process: send that driver its recorded cancel signal, after checking
+        that the pid still belongs to the process that started the run (its start time), then wait for the run to end.
+        A driver found dead leaves its run "interrupted" (as the store's recovery does)."""
+        store = self._store_of(run_id)
+        row = store.run_row(run_id)
+        if row["status"] in RUN_FINAL:
+            return store.get_run(run_id)
+        pid, token, sig_name = row["driver_pid"], row["driver_token"], row.get("driver_signal")
+        if not driver_alive(pid, token):
+            store.recover_interrupted()
+            return store.get_run(run_id)
+        sig = getattr(signal, sig_name, None) if sig_name else None
+        if pid == os.getpid() or not isinstance(sig, signal.Signals) or not token:
+            raise RunnerError(
+                f"Run {run_id} is driven by another process (pid {pid}) that cannot be cancelled from here; "
+                "cancel it there.",
+                code="run.foreign",
+                details={"status": row["status"], "driver_pid": pid},
+            )
+        try:
+            delivered = signal_process(pid, token, sig)
+        except PermissionError:
+            raise RunnerError(
+                f"Run {run_id} is driven by process {pid}, which this user may not signal; cancel it there.",
+                code="run.foreign",
+                details={"status": row["status"], "driver_pid": pid},
+            ) from None
+        deadline = time.monotonic() + self.foreign_cancel_timeout
+        while True:
+            status = store.run_row(run_id)["status"]
+            if status in RUN_FINAL:
+                return store.get_run(run_id)
+            if not delivered or not driver_alive(pid, token):
+                store.recover_interrupted()
+                if store.run_row(run_id)["status"] in RUN_FINAL:
+                    return store.get_run(run_id)
+            if time.monotonic() >= deadline:
+                raise CancelTimeoutError(
+                    f"Run {run_id}: its driver (pid {pid}) was asked to cancel it but the run is still {status} after "
+                    f"{self.foreign_cancel_timeout:g} s.",
+                    details={"status": status, "driver_pid": pid},
+                )
+            time.sleep(0.1)
 
     def list_runs(self, notebook: str | None = None) -> list[dict[str, Any]]:
         if notebook is not None:

@@ -51,6 +51,34 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
             pass
 
 
+def signal_process(pid: int, token: str, sig: int) -> bool:
+    """Send ``sig`` to ``pid`` only if it is still the process that started at ``token`` (its /proc start time); False
+    when that process is gone (the pid is free or was reused). Race-free where pidfds exist: the pidfd pins the process
+    whose start time is checked, so a pid reused after the check is never signalled. PermissionError propagates."""
+    from ..store.db import process_token
+
+    fd = None
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    except (AttributeError, OSError):  # no pidfds (old kernel, not Linux): check, then kill
+        fd = None
+    try:
+        if not token or process_token(pid) != token:
+            return False
+        if fd is not None:
+            signal.pidfd_send_signal(fd, sig)
+        else:
+            os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 class ZygoteLauncher:
     def __init__(self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue) -> None:
         self.events = events

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
     metric_sources TEXT NOT NULL,
     driver_pid INTEGER,
     driver_token TEXT,
+    driver_signal TEXT,            -- the signal that makes the driver cancel the run (another process may send it)
     resumed_from TEXT,
     error TEXT
 );
@@ -112,6 +113,11 @@ def process_token(pid: int) -> str | None:
         return None
 
 
+def driver_alive(pid: int | None, token: str | None) -> bool:
+    """Whether the process ``pid`` still runs and is the one whose start time is ``token`` (not a reused pid)."""
+    return _alive(pid, token)
+
+
 def _alive(pid: int | None, token: str | None) -> bool:
     if not pid:
         return False
@@ -137,6 +143,7 @@ class Store:
         try:
             os.makedirs(self.folder, exist_ok=True)
             self._conn().executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Cannot open the run store at {self.folder} ({type(exc).__name__}: {exc}). "
@@ -144,6 +151,17 @@ class Store:
                 details={"folder": self.folder},
             ) from None
         self.recover_interrupted()
+
+    def _migrate(self) -> None:
+        """Add the columns that stores made by older versions lack."""
+        c = self._conn()
+        columns = {r["name"] for r in c.execute("PRAGMA table_info(runs)")}
+        if "driver_signal" not in columns:
+            try:
+                c.execute("ALTER TABLE runs ADD COLUMN driver_signal TEXT")
+            except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -172,13 +190,16 @@ class Store:
         plan: list[dict[str, Any]],
         metric_sources: dict[str, str],
         resumed_from: str | None = None,
+        driver_signal: str | None = None,
     ) -> None:
+        """The driver is this process; ``driver_signal`` (e.g. "SIGTERM") is the signal on which it cancels the run
+        cleanly, or None when other processes must not signal it."""
         now = time.time()
         pid = os.getpid()
         with self._conn() as c:
             c.execute(
                 "INSERT INTO runs (run_id, notebook, pipeline, status, created, parameters, options, plan, "
-                "metric_sources, driver_pid, driver_token, resumed_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "metric_sources, driver_pid, driver_token, driver_signal, resumed_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     notebook,
@@ -191,6 +212,7 @@ class Store:
                     json.dumps(metric_sources),
                     pid,
                     process_token(pid),
+                    driver_signal,
                     resumed_from,
                 ),
             )

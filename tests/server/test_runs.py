@@ -120,3 +120,39 @@ async def test_run_routes_require_authentication(jp_fetch):
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("kale", "v1", "runs", headers={"Authorization": ""})
     assert info.value.code == 403
+
+
+async def test_cancel_of_a_run_driven_by_a_kale_ext_run_process(jp_fetch, jp_root_dir):
+    """The sidebar's Cancel of a CLI run: the server signals the verified `kale-ext run` driver, which cancels it."""
+    import subprocess
+    import sys
+
+    (jp_root_dir / "cli.ipynb").write_text(json.dumps(_nb((["step:slow"], "import time\ntime.sleep(60)"))))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kale_ext", "run", "cli.ipynb"],
+        cwd=jp_root_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run = None
+        for _ in range(600):
+            runs = (await fetch_json(jp_fetch, "runs", params={"notebook": "cli.ipynb"}))["runs"]
+            if runs and runs[0]["steps"].get("running"):
+                run = runs[0]
+                break
+            assert proc.poll() is None, proc.stderr.read()
+            await asyncio.sleep(0.1)
+        assert run is not None, "the CLI's run never started"
+        cancelled = await fetch_json(jp_fetch, "runs", run["run_id"], "cancel", method="POST", body="")
+        assert cancelled["status"] == "cancelled" and cancelled["steps"][0]["status"] == "cancelled"
+        for _ in range(300):
+            if proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert proc.returncode == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
