@@ -355,9 +355,20 @@ class Store:
                     ],
                 }
             )
+        return {
+            **self._run_header(c, r),
+            "parameters": _literal_dict(json.loads(r["parameters"])),
+            "options": json.loads(r["options"]),
+            "error": r["error"],
+            "steps": steps,
+        }
+
+    @staticmethod
+    def _run_header(c: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
+        """The fields a run's summary and its full record share."""
         metrics = {
             m["name"]: json.loads(m["value"])
-            for m in c.execute("SELECT name, value FROM metrics WHERE run_id = ? ORDER BY name", (run_id,))
+            for m in c.execute("SELECT name, value FROM metrics WHERE run_id = ? ORDER BY name", (r["run_id"],))
         }
         return {
             "run_id": r["run_id"],
@@ -368,12 +379,8 @@ class Store:
             "started": r["started"],
             "finished": r["finished"],
             "duration_s": _duration(r["started"], r["finished"]),
-            "parameters": _literal_dict(json.loads(r["parameters"])),
-            "options": json.loads(r["options"]),
             "metrics": metrics,
             "resumed_from": r["resumed_from"],
-            "error": r["error"],
-            "steps": steps,
         }
 
     def list_runs(self, notebook: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -394,25 +401,7 @@ class Store:
                     "SELECT status, count(*) AS n FROM steps WHERE run_id = ? GROUP BY status", (r["run_id"],)
                 )
             }
-            metrics = {
-                m["name"]: json.loads(m["value"])
-                for m in c.execute("SELECT name, value FROM metrics WHERE run_id = ?", (r["run_id"],))
-            }
-            out.append(
-                {
-                    "run_id": r["run_id"],
-                    "notebook": r["notebook"],
-                    "pipeline": r["pipeline"],
-                    "status": r["status"],
-                    "created": r["created"],
-                    "started": r["started"],
-                    "finished": r["finished"],
-                    "duration_s": _duration(r["started"], r["finished"]),
-                    "steps": counts,
-                    "metrics": metrics,
-                    "resumed_from": r["resumed_from"],
-                }
-            )
+            out.append({**self._run_header(c, r), "steps": counts})
         return out
 
     # ------------------------------------------------------------------------------------------------------ recovery
