@@ -18,6 +18,7 @@ from typing import Any
 
 from ..steps.program import render_program
 from ..steps.spec import StepSpec
+from ..steps.zygote import kill_group
 
 
 def child_environment() -> dict[str, str]:
@@ -39,16 +40,6 @@ def fork_available() -> bool:
     if os.environ.get("KALE_EXT_NO_FORK", "") not in ("", "0"):
         return False
     return hasattr(os, "fork") and sys.platform != "win32"
-
-
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.killpg(pid, sig)
-    except OSError:
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            pass
 
 
 def signal_process(pid: int, token: str, sig: int) -> bool:

@@ -26,6 +26,17 @@ from . import runtime
 from .spec import StepSpec
 
 
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a step's process group (each step leads its own), or the process alone if it has no group yet."""
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
 class Zygote:
     def __init__(self, plan: dict[str, Any], proto) -> None:
         self.plan = plan
@@ -137,13 +148,7 @@ class Zygote:
 
     def kill_all(self, sig: int = signal.SIGKILL) -> None:
         for pid in list(self.children):
-            try:
-                os.killpg(pid, sig)
-            except OSError:
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
+            kill_group(pid, sig)
 
     def serve(self) -> None:
         buffer = b""
