@@ -260,19 +260,6 @@ class Store:
         )
         return [dict(r) for r in rows]
 
-    def step_inputs(self, run_id: str, step: str) -> list[dict[str, Any]]:
-        """Lineage: the artifacts a step read, with the step (and run) that produced each."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT l.name, a.hash, a.step AS producer, a.run_id AS producer_run FROM lineage l "
-                "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = ? AND l.step = ? ORDER BY l.name",
-                (run_id, step),
-            )
-            .fetchall()
-        )
-        return [dict(r) for r in rows]
-
     def run_row(self, run_id: str) -> dict[str, Any]:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:

@@ -85,7 +85,7 @@ def _header(r: Any, metrics: dict[str, Any]) -> dict[str, Any]:
         "created": r["created"],
         "started": r["started"],
         "finished": r["finished"],
-        "duration_s": duration(r["started"], r["finished"]),
+        "duration_s": _duration(r["started"], r["finished"]),
         "metrics": metrics,
         "resumed_from": r["resumed_from"],
         "runner": r["runner"],
@@ -102,7 +102,7 @@ def _step(s: Any, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -
         "depends_on": json.loads(s["depends_on"]),
         "started": s["started"],
         "finished": s["finished"],
-        "duration_s": duration(s["started"], s["finished"]),
+        "duration_s": _duration(s["started"], s["finished"]),
         "exit_code": s["exit_code"],
         "error": json.loads(s["error"]) if s["error"] else None,
         "log_path": s["log_path"],
@@ -125,7 +125,7 @@ def _metrics(rows: Any) -> dict[str, Any]:
     return {m["name"]: json.loads(m["value"]) for m in rows}
 
 
-def duration(start: float | None, end: float | None) -> float | None:
+def _duration(start: float | None, end: float | None) -> float | None:
     if start is None:
         return None
     return round((end if end is not None else time.time()) - start, 3)
