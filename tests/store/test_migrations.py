@@ -185,3 +185,19 @@ def _column_list(path):
         return [r[1] for r in conn.execute("PRAGMA table_info(runs)")]
     finally:
         conn.close()
+
+
+def test_the_cli_refuses_a_too_new_store_with_exit_2_and_one_line(tmp_path):
+    Store(str(tmp_path))
+    conn = sqlite3.connect(tmp_path / "kale.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kale_ext", "runs", "list", "--store", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": REPO},
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and f"schema version {SCHEMA_VERSION + 1}" in proc.stderr
