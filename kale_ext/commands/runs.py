@@ -58,7 +58,9 @@ def open_store(args: argparse.Namespace):
         raise NotFoundError(
             f"No run store at {folder} (run a notebook first, or pass --store/--notebook).", code="store.not_found"
         )
-    return Store(folder)
+    store = Store(folder)
+    store.recover_interrupted("local")  # these are the local runner's runs: show the dead ones as interrupted
+    return store
 
 
 def _fmt_time(t: float | None) -> str:

@@ -47,6 +47,8 @@ class LocalRunner(Runner):
         self.store = store
         self.use_fork = fork_available() if use_fork is None else use_fork
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
+        if store is not None:
+            store.recover_interrupted(self.name)  # this runner owns the store's local runs: it decides what died
         self._drivers: dict[str, RunDriver] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -59,6 +61,7 @@ class LocalRunner(Runner):
         with self._lock:
             if folder not in self._stores:
                 self._stores[folder] = Store(folder)
+                self._stores[folder].recover_interrupted(self.name)
             return self._stores[folder]
 
     def _store_of(self, run_id: str) -> Store:

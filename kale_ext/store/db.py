@@ -1,8 +1,12 @@
-"""The SQLite run store. One connection per thread; WAL lets the UI read while a driver writes.
+"""The SQLite run store: writes, the cache lookup, and the recovery of runs whose driver died.
 
-A run whose driver process died (killed, crashed, machine rebooted) is found on open by its driver's pid and process start
-time and marked "interrupted"; its unfinished steps become "cancelled". The run keeps its plan (step specs), so it can be
-resumed: succeeded steps are found again through their cache keys.
+One connection per thread; WAL lets the UI read while a driver writes. Opening a store brings its schema up to date
+(schema.py) and decides nothing about its runs. Each run carries its backend (``runner``: "local", later "kfp") and that
+backend's id for it (``external_id``), and only the backend that owns a run decides whether it is interrupted: the local
+runner calls ``recover_interrupted("local")`` when it opens a store, which marks the local runs whose driver process
+died (killed, crashed, machine rebooted; found by pid and process start time) "interrupted" and their unfinished steps
+"cancelled". Such a run keeps its plan (step specs), so it can be resumed: succeeded steps are found again through their
+cache keys. Records are assembled in records.py. Plain Python (sqlite3 only); never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -13,86 +17,17 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from ..errors import KaleError, NotFoundError
+from ..errors import NotFoundError
+from . import records
+from .connection import Connection, StoreError, connect
+from .schema import migrate
 
 ENV_HOME = "KALE_EXT_HOME"
 RUN_FINAL = ("succeeded", "failed", "cancelled", "interrupted")
 STEP_FINAL = ("succeeded", "cached", "failed", "cancelled", "skipped")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    notebook TEXT NOT NULL,
-    pipeline TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    parameters TEXT NOT NULL,      -- {name: python literal source}
-    options TEXT NOT NULL,         -- {use_cache, fail_fast, max_parallel}
-    plan TEXT NOT NULL,            -- [StepSpec JSON], enough to resume
-    metric_sources TEXT NOT NULL,
-    driver_pid INTEGER,
-    driver_token TEXT,
-    driver_signal TEXT,            -- the signal that makes the driver cancel the run (another process may send it)
-    resumed_from TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_notebook ON runs(notebook, created);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    cached INTEGER NOT NULL DEFAULT 0,
-    cached_from TEXT,              -- run_id whose outputs were reused
-    cache_key TEXT,
-    depends_on TEXT NOT NULL,
-    started REAL,
-    finished REAL,
-    exit_code INTEGER,
-    pid INTEGER,
-    log_path TEXT,
-    error TEXT,                    -- {type, message, cell, line, traceback}
-    timings TEXT,
-    PRIMARY KEY (run_id, name)
-);
-CREATE INDEX IF NOT EXISTS steps_cache ON steps(cache_key, status);
-CREATE TABLE IF NOT EXISTS artifacts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    step TEXT NOT NULL,
-    name TEXT NOT NULL,
-    path TEXT NOT NULL,
-    serializer TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS artifacts_step ON artifacts(run_id, step);
-CREATE TABLE IF NOT EXISTS lineage (          -- step (run_id, step) consumed artifact as input `name`
-    run_id TEXT NOT NULL,
-    step TEXT NOT NULL,
-    name TEXT NOT NULL,
-    artifact_id INTEGER NOT NULL REFERENCES artifacts(id)
-);
-CREATE INDEX IF NOT EXISTS lineage_step ON lineage(run_id, step);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    value TEXT NOT NULL,
-    step TEXT,
-    PRIMARY KEY (run_id, name)
-);
-"""
-
-
-class StoreError(KaleError):
-    status = 500
-    code = "store.unavailable"
 
 
 def store_dir_for(notebook_path: str) -> str:
@@ -135,6 +70,28 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
+# The columns update_run / update_step may set (the SQL names only these constants, never a caller's keyword).
+RUN_COLUMNS = frozenset(
+    {"status", "started", "finished", "error", "driver_pid", "driver_token", "driver_signal", "external_id"}
+)
+STEP_COLUMNS = frozenset(
+    {
+        "status",
+        "cached",
+        "cached_from",
+        "cache_key",
+        "started",
+        "finished",
+        "exit_code",
+        "pid",
+        "log_path",
+        "error",
+        "timings",
+    }
+)
+INTERRUPTED = "The process driving this run stopped before it finished; resume it to continue."
+
+
 class Store:
     def __init__(self, folder: str) -> None:
         self.folder = os.path.abspath(folder)
@@ -142,37 +99,18 @@ class Store:
         self._local = threading.local()
         try:
             os.makedirs(self.folder, exist_ok=True)
-            self._conn().executescript(SCHEMA)
-            self._migrate()
+            migrate(self._conn(), self.folder)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Cannot open the run store at {self.folder} ({type(exc).__name__}: {exc}). "
                 f"Fix: make that folder writable, or set {ENV_HOME} to a writable folder.",
                 details={"folder": self.folder},
             ) from None
-        self.recover_interrupted()
 
-    def _migrate(self) -> None:
-        """Add the columns that stores made by older versions lack."""
-        c = self._conn()
-        columns = {r["name"] for r in c.execute("PRAGMA table_info(runs)")}
-        if "driver_signal" not in columns:
-            try:
-                c.execute("ALTER TABLE runs ADD COLUMN driver_signal TEXT")
-            except sqlite3.OperationalError as exc:  # another process added it meanwhile
-                if "duplicate column" not in str(exc):
-                    raise
-
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = _Tx(conn)
-            conn = self._local.conn
+            conn = self._local.conn = connect(self.path)
         return conn
 
     def runs_dir(self, run_id: str) -> str:
@@ -191,15 +129,19 @@ class Store:
         metric_sources: dict[str, str],
         resumed_from: str | None = None,
         driver_signal: str | None = None,
+        runner: str = "local",
+        external_id: str | None = None,
     ) -> None:
         """The driver is this process; ``driver_signal`` (e.g. "SIGTERM") is the signal on which it cancels the run
-        cleanly, or None when other processes must not signal it."""
+        cleanly, or None when other processes must not signal it. ``runner`` names the backend that owns the run and
+        ``external_id`` is that backend's id for it (a KFP run id), unique per runner; None for local runs."""
         now = time.time()
         pid = os.getpid()
         with self._conn() as c:
             c.execute(
                 "INSERT INTO runs (run_id, notebook, pipeline, status, created, parameters, options, plan, "
-                "metric_sources, driver_pid, driver_token, driver_signal, resumed_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "metric_sources, driver_pid, driver_token, driver_signal, resumed_from, runner, external_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     notebook,
@@ -214,6 +156,8 @@ class Store:
                     process_token(pid),
                     driver_signal,
                     resumed_from,
+                    runner,
+                    external_id,
                 ),
             )
             c.executemany(
@@ -232,23 +176,33 @@ class Store:
             )
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        self._update("runs", "run_id = ?", (run_id,), fields)
+        """Set columns of the run (names in RUN_COLUMNS; dicts and lists are stored as JSON)."""
+        self._update("runs", RUN_COLUMNS, "run_id = ?", (run_id,), fields)
 
     def update_step(self, run_id: str, name: str, **fields: Any) -> None:
-        self._update("steps", "run_id = ? AND name = ?", (run_id, name), fields)
+        """Set columns of the step (names in STEP_COLUMNS; dicts and lists are stored as JSON)."""
+        self._update("steps", STEP_COLUMNS, "run_id = ? AND name = ?", (run_id, name), fields)
 
-    def _update(self, table: str, where: str, key: tuple, fields: dict[str, Any]) -> None:
-        cols = []
-        values = []
-        for k, v in fields.items():
-            cols.append(f"{k} = ?")
-            values.append(json.dumps(v) if isinstance(v, dict | list) else v)
+    def _update(
+        self, table: str, allowed: frozenset[str], where: str, key: tuple[Any, ...], fields: dict[str, Any]
+    ) -> None:
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise ValueError(
+                f"Cannot set {', '.join(map(repr, unknown))} on {table}: not a column that may be updated "
+                f"(one of {', '.join(sorted(allowed))})."
+            )
+        columns = sorted(allowed.intersection(fields))  # the SQL text comes from the constant set only
+        if not columns:
+            return
+        values = [json.dumps(fields[k]) if isinstance(fields[k], dict | list) else fields[k] for k in columns]
+        assignments = ", ".join(f"{k} = ?" for k in columns)
         with self._conn() as c:
-            c.execute(f"UPDATE {table} SET {', '.join(cols)} WHERE {where}", (*values, *key))
+            c.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
 
     def record_artifacts(self, run_id: str, step: str, entries: list[dict[str, Any]]) -> dict[str, int]:
         now = time.time()
-        ids = {}
+        ids: dict[str, int] = {}
         with self._conn() as c:
             for e in entries:
                 cur = c.execute(
@@ -256,6 +210,7 @@ class Store:
                     "VALUES (?,?,?,?,?,?,?,?,?)",
                     (run_id, step, e["name"], e["path"], e["serializer"], e["hash"], e["size"], e["type"], now),
                 )
+                assert cur.lastrowid is not None  # an INSERT into a rowid table always sets it
                 ids[e["name"]] = cur.lastrowid
         return ids
 
@@ -305,19 +260,6 @@ class Store:
         )
         return [dict(r) for r in rows]
 
-    def step_inputs(self, run_id: str, step: str) -> list[dict[str, Any]]:
-        """Lineage: the artifacts a step read, with the step (and run) that produced each."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT l.name, a.hash, a.step AS producer, a.run_id AS producer_run FROM lineage l "
-                "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = ? AND l.step = ? ORDER BY l.name",
-                (run_id, step),
-            )
-            .fetchall()
-        )
-        return [dict(r) for r in rows]
-
     def run_row(self, run_id: str) -> dict[str, Any]:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
@@ -328,96 +270,42 @@ class Store:
         return self._conn().execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        """The run as a JSON-able dict (the shape of the REST resource and of `kale-ext runs show --json`)."""
-        r = self.run_row(run_id)
-        c = self._conn()
-        steps = []
-        for s in c.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)):
-            steps.append(
-                {
-                    "name": s["name"],
-                    "status": s["status"],
-                    "cached": bool(s["cached"]),
-                    "cached_from": s["cached_from"],
-                    "depends_on": json.loads(s["depends_on"]),
-                    "started": s["started"],
-                    "finished": s["finished"],
-                    "duration_s": _duration(s["started"], s["finished"]),
-                    "exit_code": s["exit_code"],
-                    "error": json.loads(s["error"]) if s["error"] else None,
-                    "log_path": s["log_path"],
-                    "cache_key": s["cache_key"],
-                    "timings": json.loads(s["timings"]) if s["timings"] else None,
-                    "inputs": self.step_inputs(run_id, s["name"]),
-                    "outputs": [
-                        {k: a[k] for k in ("name", "serializer", "hash", "size", "type", "path")}
-                        for a in self.step_artifacts(run_id, s["name"])
-                    ],
-                }
-            )
-        return {
-            **self._run_header(c, r),
-            "parameters": _literal_dict(json.loads(r["parameters"])),
-            "options": json.loads(r["options"]),
-            "error": r["error"],
-            "steps": steps,
-        }
-
-    @staticmethod
-    def _run_header(c: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
-        """The fields a run's summary and its full record share."""
-        metrics = {
-            m["name"]: json.loads(m["value"])
-            for m in c.execute("SELECT name, value FROM metrics WHERE run_id = ? ORDER BY name", (r["run_id"],))
-        }
-        return {
-            "run_id": r["run_id"],
-            "notebook": r["notebook"],
-            "pipeline": r["pipeline"],
-            "status": r["status"],
-            "created": r["created"],
-            "started": r["started"],
-            "finished": r["finished"],
-            "duration_s": _duration(r["started"], r["finished"]),
-            "metrics": metrics,
-            "resumed_from": r["resumed_from"],
-        }
+        """The run as a JSON-able dict (the shape of `kale-ext runs show --json`), in five queries (records.py)."""
+        return records.run_record(self._conn(), run_id, self.folder)
 
     def list_runs(self, notebook: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first; each a summary (no steps' details)."""
-        c = self._conn()
-        if notebook is None:
-            rows = c.execute("SELECT * FROM runs ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
-        else:
-            rows = c.execute(
-                "SELECT * FROM runs WHERE notebook = ? ORDER BY created DESC LIMIT ?",
-                (os.path.abspath(notebook), limit),
-            ).fetchall()
-        out = []
-        for r in rows:
-            counts = {
-                row["status"]: row["n"]
-                for row in c.execute(
-                    "SELECT status, count(*) AS n FROM steps WHERE run_id = ? GROUP BY status", (r["run_id"],)
-                )
-            }
-            out.append({**self._run_header(c, r), "steps": counts})
-        return out
+        """Newest first; each a summary (no steps' details), in three queries whatever their number (records.py)."""
+        return records.run_summaries(self._conn(), None if notebook is None else os.path.abspath(notebook), limit)
+
+    def find_run_by_external_id(self, runner: str, external_id: str) -> dict[str, Any] | None:
+        """The run that backend ``runner`` knows as ``external_id`` (e.g. a KFP run id), or None."""
+        row = (
+            self._conn()
+            .execute("SELECT run_id FROM runs WHERE runner = ? AND external_id = ?", (runner, external_id))
+            .fetchone()
+        )
+        return None if row is None else self.get_run(row["run_id"])
 
     # ------------------------------------------------------------------------------------------------------ recovery
-    def recover_interrupted(self) -> list[str]:
-        """Mark runs whose driver process is gone as interrupted (and their unfinished steps as cancelled)."""
+    def recover_interrupted(
+        self, runner: str = "local", *, alive: Callable[[int | None, str | None], bool] = driver_alive
+    ) -> list[str]:
+        """Mark ``runner``'s unfinished runs whose driver process is gone (``alive(pid, token)`` is false) as
+        interrupted, and their unfinished steps as cancelled; the runs of other backends are not looked at. Called by
+        the backend that owns the runs (the local runner, when it opens a store); returns the runs it marked."""
         c = self._conn()
         rows = c.execute(
-            "SELECT run_id, driver_pid, driver_token FROM runs WHERE status IN ('queued', 'running')"
+            "SELECT run_id, driver_pid, driver_token FROM runs WHERE runner = ? AND status IN ('queued', 'running')",
+            (runner,),
         ).fetchall()
-        lost = [r["run_id"] for r in rows if not _alive(r["driver_pid"], r["driver_token"])]
+        lost = [r["run_id"] for r in rows if not alive(r["driver_pid"], r["driver_token"])]
         now = time.time()
         for run_id in lost:
             with c:
                 c.execute(
-                    "UPDATE runs SET status = 'interrupted', finished = ?, error = ? WHERE run_id = ?",
-                    (now, "The process driving this run stopped before it finished; resume it to continue.", run_id),
+                    "UPDATE runs SET status = 'interrupted', finished = ?, error = ? "
+                    "WHERE run_id = ? AND status IN ('queued', 'running')",
+                    (now, INTERRUPTED, run_id),
                 )
                 c.execute(
                     "UPDATE steps SET status = 'cancelled', finished = coalesce(finished, ?) "
@@ -425,49 +313,3 @@ class Store:
                     (now, run_id),
                 )
         return lost
-
-
-class _Tx:
-    """A connection whose ``with`` block is one transaction (BEGIN IMMEDIATE ... COMMIT/ROLLBACK); nestable."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.depth = 0
-
-    def execute(self, *args: Any) -> sqlite3.Cursor:
-        return self.conn.execute(*args)
-
-    def executemany(self, *args: Any) -> sqlite3.Cursor:
-        return self.conn.executemany(*args)
-
-    def executescript(self, script: str) -> None:
-        self.conn.executescript(script)
-
-    def __enter__(self) -> _Tx:
-        if self.depth == 0:
-            self.conn.execute("BEGIN IMMEDIATE")
-        self.depth += 1
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.depth -= 1
-        if self.depth == 0:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _duration(start: float | None, end: float | None) -> float | None:
-    if start is None:
-        return None
-    return round((end if end is not None else time.time()) - start, 3)
-
-
-def _literal_dict(params: dict[str, str]) -> dict[str, Any]:
-    from ..syntax import literal_eval
-
-    out = {}
-    for k, v in params.items():
-        try:
-            out[k] = literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out

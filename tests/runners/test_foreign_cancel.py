@@ -184,7 +184,8 @@ def test_an_old_store_gains_the_driver_signal_column(tmp_path):
     folder = tmp_path / ".kale"
     Store(str(folder))
     conn = sqlite3.connect(folder / "kale.db")
-    conn.execute("ALTER TABLE runs DROP COLUMN driver_signal")  # as made by an older version
+    conn.execute("ALTER TABLE runs DROP COLUMN driver_signal")  # as made by an older version,
+    conn.execute("PRAGMA user_version = 0")  # which recorded no schema version
     conn.commit()
     conn.close()
     Store(str(folder))

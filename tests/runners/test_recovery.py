@@ -59,7 +59,8 @@ def test_killed_driver_is_recovered_as_interrupted_and_resumes_from_the_cache(tm
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    recovered = Store(str(store_dir))  # "the next start"
+    recovered = Store(str(store_dir))  # "the next start": the local runner opens the store
+    runner = LocalRunner(recovered)
     run = recovered.get_run(run_id)
     assert run["status"] == "interrupted"
     assert {s["name"]: s["status"] for s in run["steps"]} == {
@@ -74,7 +75,6 @@ def test_killed_driver_is_recovered_as_interrupted_and_resumes_from_the_cache(tm
     assert not _running(step_pid)
 
     flag.unlink()
-    runner = LocalRunner(recovered)
     resumed = runner.wait(runner.resume(run_id), timeout=60)
     assert resumed["status"] == "succeeded" and resumed["resumed_from"] == run_id
     assert [(s["name"], s["status"]) for s in resumed["steps"]] == [
@@ -92,3 +92,39 @@ def _running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_only_the_local_runner_decides_its_runs_are_interrupted(tmp_path, monkeypatch):
+    """A remote backend's run (here "kfp") is not the local runner's to judge: its recorded driver pid may be long dead
+    while the run goes on elsewhere. Only the local run of that dead driver becomes interrupted."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store = Store(str(tmp_path / ".kale"))
+    for run_id, runner, external_id in (("remote", "kfp", "kfp-run-1"), ("here", "local", None)):
+        store.create_run(
+            run_id=run_id,
+            notebook=str(tmp_path / "nb.ipynb"),
+            pipeline="p",
+            parameters={},
+            options={},
+            plan=[{"name": "a", "depends_on": []}],
+            metric_sources={},
+            runner=runner,
+            external_id=external_id,
+        )
+        store.update_run(run_id, status="running", driver_pid=gone.pid)
+        store.update_step(run_id, "a", status="running")
+
+    reopened = Store(str(tmp_path / ".kale"))
+    assert [reopened.get_run(r)["status"] for r in ("remote", "here")] == ["running", "running"]
+
+    runner = LocalRunner(reopened)
+    remote = runner.get_run("remote")
+    assert (remote["status"], remote["steps"][0]["status"], remote["finished"]) == ("running", "running", None)
+    assert remote["runner"] == "kfp" and remote["external_id"] == "kfp-run-1"
+    here = runner.get_run("here")
+    assert (here["status"], here["steps"][0]["status"]) == ("interrupted", "cancelled")
+
+    # The same through a runner that opens the notebook's store itself (as the server's does).
+    monkeypatch.delenv("KALE_EXT_HOME", raising=False)
+    assert LocalRunner().store_for(str(tmp_path / "nb.ipynb")).get_run("remote")["status"] == "running"

@@ -1,4 +1,4 @@
-"""The SQLite store: WAL mode, the default folder, interrupted-run recovery."""
+"""The SQLite store: WAL mode, the default folder, interrupted-run recovery (migrations: test_migrations.py)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,8 @@ def test_runs_of_dead_drivers_become_interrupted(tmp_path):
     store.update_run("dead", status="running", driver_pid=int(dead.stdout))
     store.update_step("dead", "a", status="running")
     again = Store(str(tmp_path))
+    assert again.get_run("dead")["status"] == "running", "opening a store decides nothing: the backend does"
+    assert again.recover_interrupted("local") == ["dead"]  # as the local runner does when it opens a store
     assert again.get_run("live")["status"] == "running", "this process is alive: its run is not touched"
     run = again.get_run("dead")
     assert run["status"] == "interrupted" and run["finished"] is not None
