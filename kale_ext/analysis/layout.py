@@ -18,6 +18,13 @@ from ..pipeline.model import Diagnostic, StepConfig
 from .diagnostics import make
 
 _ROLE_OF = {T.IMPORTS: "prelude", T.FUNCTIONS: "prelude", T.PARAMETERS: "parameters", T.METRICS: "metrics"}
+# The public role (pipeline.model.CellRoleName) of the cells a kind tag opens, untagged continuations included.
+_PUBLIC: dict[str, M.CellRoleName] = {
+    T.IMPORTS: "imports",
+    T.FUNCTIONS: "functions",
+    T.PARAMETERS: "pipeline-parameters",
+    T.METRICS: "pipeline-metrics",
+}
 
 
 @dataclass
@@ -50,7 +57,7 @@ def layout(nb: dict[str, Any]) -> Layout:
     out = Layout()
     by_name: dict[str, StepLayout] = {}
     current: tuple[str, int | None] | None = None  # the role (and step) untagged cells join
-    current_kind = T.SKIP  # the public role untagged cells join: the kind tag of the cell that set `current`
+    current_kind: M.CellRoleName = "skip"  # the public role untagged cells join, set with `current`
     metrics_seen = False
     for i, cell in enumerate(nb.get("cells", [])):
         cell_type = cell.get("cell_type")
@@ -63,7 +70,7 @@ def layout(nb: dict[str, Any]) -> Layout:
             out.diagnostics.append(make(code, i, None, message))
         if parsed.kind == T.SKIP:  # transparent, as in Kale: the untagged cells below it join the block above it
             out.cells.append(CellRole(i, "skip", source))
-            out.roles.append(M.CellRole(i, T.SKIP))
+            out.roles.append(M.CellRole(i, "skip"))
             continue
         if parsed.kind == T.STEP:
             step = by_name.get(parsed.step)
@@ -94,9 +101,9 @@ def layout(nb: dict[str, Any]) -> Layout:
                     )
                 )
             _add_config(step, parsed, i)
-            current, current_kind = ("step", step.index), T.STEP
+            current, current_kind = ("step", step.index), "step"
         elif parsed.kind in _ROLE_OF:
-            current, current_kind = (_ROLE_OF[parsed.kind], None), parsed.kind
+            current, current_kind = (_ROLE_OF[parsed.kind], None), _PUBLIC[parsed.kind]
             metrics_seen = metrics_seen or parsed.kind == T.METRICS
         elif current is None:
             if source.strip():
@@ -111,7 +118,7 @@ def layout(nb: dict[str, Any]) -> Layout:
                     )
                 )
             out.cells.append(CellRole(i, "skip", source))
-            out.roles.append(M.CellRole(i, T.SKIP))
+            out.roles.append(M.CellRole(i, "skip"))
             continue
         role, step_index = current
         if step_index is not None:
