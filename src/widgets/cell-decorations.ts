@@ -1,7 +1,8 @@
 /**
  * What Pipeline mode adds to a notebook's cells: the step editor above each code cell, the color of the step the
- * analysis put the cell in on the cell's border, and a mark on cells with diagnostics. Driven by NotebookPipeline.changed; removes everything when Pipeline
- * mode is turned off or the notebook closes.
+ * analysis put the cell in on the cell's border (none until the analysis has answered for the cell), and a mark on
+ * cells with diagnostics. Driven by NotebookPipeline.changed; removes everything when Pipeline mode is turned off or
+ * the notebook closes.
  */
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
