@@ -15,6 +15,7 @@ module.exports = {
           strict: true,
           skipLibCheck: true,
           jsx: 'react',
+          resolveJsonModule: true, // the tag vectors shared with pytest (tests/fixtures/tag_vectors.json)
           types: ['jest']
         }
       }

@@ -105,6 +105,21 @@ class KalePage:
     def set_cell_kind(self, index: int, kind: str) -> None:
         self.step_editor(index).get_by_label("Cell kind").select_option(kind)
 
+    def cell_role(self, index: int) -> tuple[str, str]:
+        """The role and step the step editor of code cell `index` shows (from the analysis; "" while none)."""
+        editor = self.step_editor(index)
+        return editor.get_attribute("data-role") or "", editor.get_attribute("data-step") or ""
+
+    def expect_cell_role(self, index: int, role: str, step: str = "") -> None:
+        expect(self.step_editor(index)).to_have_attribute("data-role", role, timeout=15_000)
+        expect(self.step_editor(index)).to_have_attribute("data-step", step)
+
+    def step_name(self, index: int) -> Locator:
+        return self.step_editor(index).get_by_label("Step name")
+
+    def dependency_chips(self, index: int) -> Locator:
+        return self.step_editor(index).locator(".jp-Kale-chip")
+
     def rename_step(self, index: int, name: str) -> None:
         box = self.step_editor(index).get_by_label("Step name")
         box.fill(name)

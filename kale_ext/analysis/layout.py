@@ -1,7 +1,8 @@
 """Group a notebook's code cells by their tags, as Kale does: step:/block: cells open a step, untagged cells join the
 tagged cell above them (a skip cell is transparent), imports/functions cells form the prelude of every step.
 
-Produces the step skeletons (names, cells, prev: tags, step configuration) and the tag diagnostics.
+Produces the step skeletons (names, cells, prev: tags, step configuration), the tag diagnostics, and every notebook
+cell's public role (pipeline.model.CellRole: what the sidebar shows, so that it never re-derives this grouping).
 Must not import tornado or jupyter_server.
 """
 
@@ -12,10 +13,18 @@ from typing import Any
 
 from ..notebook import tags as T
 from ..notebook.reader import cell_source
+from ..pipeline import model as M
 from ..pipeline.model import Diagnostic, StepConfig
 from .diagnostics import make
 
 _ROLE_OF = {T.IMPORTS: "prelude", T.FUNCTIONS: "prelude", T.PARAMETERS: "parameters", T.METRICS: "metrics"}
+# The public role (pipeline.model.CellRoleName) of the cells a kind tag opens, untagged continuations included.
+_PUBLIC: dict[str, M.CellRoleName] = {
+    T.IMPORTS: "imports",
+    T.FUNCTIONS: "functions",
+    T.PARAMETERS: "pipeline-parameters",
+    T.METRICS: "pipeline-metrics",
+}
 
 
 @dataclass
@@ -41,22 +50,27 @@ class Layout:
     cells: list[CellRole] = field(default_factory=list)
     steps: list[StepLayout] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    roles: list[M.CellRole] = field(default_factory=list)  # every notebook cell, markdown and raw included
 
 
 def layout(nb: dict[str, Any]) -> Layout:
     out = Layout()
     by_name: dict[str, StepLayout] = {}
     current: tuple[str, int | None] | None = None  # the role (and step) untagged cells join
+    current_kind: M.CellRoleName = "skip"  # the public role untagged cells join, set with `current`
     metrics_seen = False
     for i, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code":
+        cell_type = cell.get("cell_type")
+        if cell_type != "code":
+            out.roles.append(M.CellRole(i, "markdown" if cell_type == "markdown" else "raw"))
             continue
         source = cell_source(cell)
         parsed = T.parse_tags((cell.get("metadata") or {}).get("tags") or [])
         for code, message in parsed.problems:
             out.diagnostics.append(make(code, i, None, message))
-        if parsed.kind == T.SKIP:
+        if parsed.kind == T.SKIP:  # transparent, as in Kale: the untagged cells below it join the block above it
             out.cells.append(CellRole(i, "skip", source))
+            out.roles.append(M.CellRole(i, "skip"))
             continue
         if parsed.kind == T.STEP:
             step = by_name.get(parsed.step)
@@ -87,9 +101,9 @@ def layout(nb: dict[str, Any]) -> Layout:
                     )
                 )
             _add_config(step, parsed, i)
-            current = ("step", step.index)
+            current, current_kind = ("step", step.index), "step"
         elif parsed.kind in _ROLE_OF:
-            current = (_ROLE_OF[parsed.kind], None)
+            current, current_kind = (_ROLE_OF[parsed.kind], None), _PUBLIC[parsed.kind]
             metrics_seen = metrics_seen or parsed.kind == T.METRICS
         elif current is None:
             if source.strip():
@@ -104,11 +118,13 @@ def layout(nb: dict[str, Any]) -> Layout:
                     )
                 )
             out.cells.append(CellRole(i, "skip", source))
+            out.roles.append(M.CellRole(i, "skip"))
             continue
         role, step_index = current
         if step_index is not None:
             out.steps[step_index].cells.append(i)
         out.cells.append(CellRole(i, role, source, step_index))
+        out.roles.append(M.CellRole(i, current_kind, out.steps[step_index].name if step_index is not None else None))
     _check_prev(out, by_name)
     return out
 

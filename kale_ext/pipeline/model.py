@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
+# What a notebook cell is in the pipeline. Untagged code cells take the role (and step) of the tagged cell above them;
+# code cells above the first tagged cell are "skip" (they run nowhere).
+CellRoleName = Literal[
+    "imports", "functions", "pipeline-parameters", "pipeline-metrics", "step", "skip", "markdown", "raw"
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,19 @@ class Diagnostic:
             "line": self.line,
             "message": self.message,
         }
+
+
+@dataclass(frozen=True)
+class CellRole:
+    """The analysis' answer for one notebook cell (0-based index, markdown included): its role and the step its code
+    runs in (None unless the role is "step"). The frontend shows these instead of re-deriving them from tags."""
+
+    index: int
+    role: CellRoleName
+    step: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "role": self.role, "step": self.step}
 
 
 @dataclass
@@ -113,6 +131,8 @@ class Pipeline:
     # Every variable bound at the end of a top-to-bottom run -> the step holding its final value ("" for the
     # prelude and the pipeline parameters). Metrics are a subset (metric_sources).
     final_sources: dict[str, str] = field(default_factory=dict)
+    # Every notebook cell's role and step, in notebook order (see CellRole).
+    cells: list[CellRole] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -131,4 +151,5 @@ class Pipeline:
             "parameters": dict(self.parameters),
             "metrics": list(self.metrics),
             "diagnostics": [d.to_json() for d in self.diagnostics],
+            "cells": [c.to_json() for c in self.cells],
         }

@@ -1,99 +1,22 @@
 /**
- * NotebookPipeline against a minimal in-memory notebook model with the parts of JupyterLab's API it uses
- * (getMetadata/setMetadata/deleteMetadata, cells, signals, sharedModel.transact).
+ * NotebookPipeline against a minimal in-memory notebook model (fake-notebook.ts).
  */
-import { Signal } from '@lumino/signaling';
+import { IAnalysis, ICellRole } from '../api/types';
+import { FakeCell, setup } from './fake-notebook';
 
-import { IAnalysis } from '../api/types';
-import { NotebookPipeline } from '../model/notebook-pipeline';
-
-class FakeCell {
-  constructor(
-    readonly type: string,
-    private meta: Record<string, any>
-  ) {}
-  /** Tag writes must happen inside an undoable transaction of the cell (see setTags). */
-  undoable: Array<Record<string, any>> = [];
-  private inUndoable = false;
-  sharedModel = {
-    transact: (fn: () => void, undoable = true) => {
-      this.inUndoable = undoable;
-      try {
-        fn();
-      } finally {
-        this.inUndoable = false;
-      }
-    }
+function analysis(cells: ICellRole[], name = 'nb'): IAnalysis {
+  return {
+    pipeline: { name },
+    steps: [],
+    parameters: {},
+    metrics: [],
+    diagnostics: [],
+    cells
   };
-  metadataChanged = new Signal<FakeCell, { key: string }>(this);
-  getMetadata(key: string): any {
-    return this.meta[key];
-  }
-  setMetadata(key: string, value: any): void {
-    this.meta[key] = value;
-    if (this.inUndoable) {
-      this.undoable.push({ [key]: value });
-    }
-    this.metadataChanged.emit({ key });
-  }
-  deleteMetadata(key: string): void {
-    delete this.meta[key];
-    if (this.inUndoable) {
-      this.undoable.push({ [key]: undefined });
-    }
-    this.metadataChanged.emit({ key });
-  }
 }
 
-class FakeModel {
-  constructor(readonly items: FakeCell[]) {}
-  meta: Record<string, any> = {};
-  transactions = 0;
-  contentChanged = new Signal<FakeModel, void>(this);
-  metadataChanged = new Signal<FakeModel, { key: string }>(this);
-  cells = {
-    changed: new Signal<any, void>(this),
-    get length(): number {
-      return (this as any).owner.items.length;
-    },
-    get: (i: number) => this.items[i],
-    owner: this
-  };
-  sharedModel = {
-    transact: (fn: () => void) => {
-      this.transactions++;
-      fn();
-    }
-  };
-  getMetadata(key: string): any {
-    return this.meta[key];
-  }
-  setMetadata(key: string, value: any): void {
-    this.meta[key] = value;
-    this.metadataChanged.emit({ key });
-  }
-  toJSON(): any {
-    return { cells: this.items.map(c => ({ tags: c.getMetadata('tags') })) };
-  }
-}
-
-function setup(cells: FakeCell[], analyze?: jest.Mock) {
-  const model = new FakeModel(cells);
-  const panel = {
-    context: { model, path: 'dir/nb.ipynb', ready: Promise.resolve() }
-  };
-  const fn =
-    analyze ??
-    jest.fn(async (): Promise<IAnalysis> => ({
-      pipeline: { name: 'nb' },
-      steps: [],
-      parameters: {},
-      metrics: [],
-      diagnostics: []
-    }));
-  const pipeline = new NotebookPipeline(panel as any, fn, 50);
-  return { model, pipeline, analyze: fn };
-}
+/** Let pending promise callbacks (the fake analysis' answers) run. */
+const settle = () => new Promise(r => setTimeout(r, 0));
 
 describe('NotebookPipeline', () => {
   it('stores Pipeline mode in the notebook metadata, keeping other keys', () => {
@@ -112,11 +35,21 @@ describe('NotebookPipeline', () => {
     pipeline.dispose();
   });
 
-  it('writes tags through the cell models and renames prev: references', () => {
+  it('writes tags through the cell models and renames prev: references', async () => {
     const a = new FakeCell('code', { tags: ['step:load', 'image:py'] });
     const b = new FakeCell('code', { tags: ['step:train', 'prev:load'] });
     const c = new FakeCell('code', {});
-    const { model, pipeline } = setup([a, b, c]);
+    // The server's answer once c is tagged (the frontend shows it; it never derives the assignment from tags).
+    const answer = jest.fn(async (): Promise<IAnalysis> =>
+      analysis(
+        ['ingest', 'train', 'eval'].map((step, index) => ({
+          index,
+          role: 'step' as const,
+          step
+        }))
+      )
+    );
+    const { model, pipeline } = setup([a, b, c], answer);
     const changed = jest.fn();
     pipeline.changed.connect(changed);
     pipeline.editCell(a as any, { kind: 'step', name: 'ingest', prev: [] });
@@ -135,7 +68,8 @@ describe('NotebookPipeline', () => {
       prev: ['train']
     });
     expect(c.getMetadata('tags')).toEqual(['step:eval', 'prev:train']);
-    expect(pipeline.assignments().map(x => x.step)).toEqual([
+    await settle();
+    expect(pipeline.assignments().map(x => x?.step)).toEqual([
       'ingest',
       'train',
       'eval'
@@ -182,7 +116,8 @@ describe('NotebookPipeline', () => {
       steps: [],
       parameters: {},
       metrics: [],
-      diagnostics: []
+      diagnostics: [],
+      cells: []
     });
     expect(resolvers).toHaveLength(2); // the initial analysis and this one
     resolvers[1](result('new'));
@@ -191,6 +126,69 @@ describe('NotebookPipeline', () => {
     await new Promise(r => setTimeout(r, 0));
     expect(pipeline.analysis?.pipeline.name).toBe('new');
     expect(pipeline.analyzing).toBe(false);
+    pipeline.dispose();
+  });
+
+  it("shows no role before the analysis answers, then the server's roles, matched by cell identity", async () => {
+    // Untagged cells after a skip cell: the server joins them to the step above the skip cell (Kale's semantics).
+    const load = new FakeCell('code', { tags: ['step:load'] });
+    const skip = new FakeCell('code', { tags: ['skip'] });
+    const rest = new FakeCell('code', {});
+    const resolvers: Array<(a: IAnalysis) => void> = [];
+    const analyze = jest.fn(
+      () => new Promise<IAnalysis>(resolve => resolvers.push(resolve))
+    );
+    const { model, pipeline } = setup([load, skip, rest], analyze);
+    expect(pipeline.assignments()).toEqual([null, null, null]);
+    resolvers[0](
+      analysis([
+        { index: 0, role: 'step', step: 'load' },
+        { index: 1, role: 'skip', step: null },
+        { index: 2, role: 'step', step: 'load' }
+      ])
+    );
+    await settle();
+    expect(pipeline.assignments()).toEqual([
+      { role: 'step', step: 'load', inherited: false },
+      { role: 'skip', step: null, inherited: false },
+      { role: 'step', step: 'load', inherited: true }
+    ]);
+    // A cell inserted above: no role for it until the next answer, and the others keep theirs.
+    const added = new FakeCell('code', {});
+    model.items.unshift(added);
+    expect(pipeline.assignments()).toEqual([
+      null,
+      { role: 'step', step: 'load', inherited: false },
+      { role: 'skip', step: null, inherited: false },
+      { role: 'step', step: 'load', inherited: true }
+    ]);
+    pipeline.dispose();
+  });
+
+  it('renames every cell of a renamed step, block: alias included, and the prev: tags naming it', () => {
+    const head = new FakeCell('code', { tags: ['step:prep', 'image:py'] });
+    const more = new FakeCell('code', {
+      tags: ['block:prep', 'cache:disabled']
+    });
+    const note = new FakeCell('markdown', {});
+    const again = new FakeCell('code', { tags: ['step:prep'] });
+    const next = new FakeCell('code', { tags: ['step:fit', 'prev:prep'] });
+    const other = new FakeCell('code', { tags: ['step:other'] });
+    const { model, pipeline } = setup([head, more, note, again, next, other]);
+    pipeline.editCell(head as any, { kind: 'step', name: 'clean', prev: [] });
+    expect(head.getMetadata('tags')).toEqual(['step:clean', 'image:py']);
+    expect(more.getMetadata('tags')).toEqual(['block:clean', 'cache:disabled']);
+    expect(again.getMetadata('tags')).toEqual(['step:clean']);
+    expect(next.getMetadata('tags')).toEqual(['step:fit', 'prev:clean']);
+    expect(other.getMetadata('tags')).toEqual(['step:other']);
+    expect(note.getMetadata('tags')).toBeUndefined();
+    // One undoable transaction per changed cell, none for the others and none of the notebook.
+    expect(model.transactions).toBe(0);
+    expect([head, more, again, next].map(c => c.undoable.length)).toEqual([
+      1, 1, 1, 1
+    ]);
+    expect(other.undoable).toEqual([]);
+    expect(pipeline.stepNames()).toEqual(['clean', 'fit', 'other']);
     pipeline.dispose();
   });
 });

@@ -1,5 +1,4 @@
 import {
-  assignCells,
   isStructuralTag,
   parseTags,
   renameStepInTags,
@@ -140,29 +139,6 @@ describe('names', () => {
   });
 });
 
-describe('assignCells', () => {
-  it('lets untagged code cells join the block above, skipping markdown', () => {
-    const cells = [
-      { type: 'code', tags: [] },
-      { type: 'code', tags: ['imports'] },
-      { type: 'code', tags: ['step:load'] },
-      { type: 'markdown', tags: [] },
-      { type: 'code', tags: null },
-      { type: 'code', tags: ['skip'] },
-      { type: 'code', tags: [] }
-    ];
-    expect(assignCells(cells)).toEqual([
-      { kind: 'none', step: null, inherited: true },
-      { kind: 'imports', step: null, inherited: false },
-      { kind: 'step', step: 'load', inherited: false },
-      { kind: 'none', step: null, inherited: false },
-      { kind: 'step', step: 'load', inherited: true },
-      { kind: 'skip', step: null, inherited: false },
-      { kind: 'skip', step: null, inherited: true }
-    ]);
-  });
-});
-
 describe('renameStepInTags', () => {
   it('rewrites prev: references and leaves other cells alone', () => {
     expect(renameStepInTags(['step:b', 'prev:a', 'image:x'], 'a', 'z')).toEqual(
@@ -171,6 +147,25 @@ describe('renameStepInTags', () => {
     expect(renameStepInTags(['step:b'], 'a', 'z')).toBeNull();
     expect(renameStepInTags(['prev:a', 'prev:z'], 'a', 'z')).toEqual([
       'prev:z'
+    ]);
+  });
+
+  it("renames the step's own step:/block: tags, keeping the alias and the other tags", () => {
+    expect(renameStepInTags(['step:a', 'image:x'], 'a', 'z')).toEqual([
+      'step:z',
+      'image:x'
+    ]);
+    expect(renameStepInTags([' block:a', 'cache:disabled'], 'a', 'z')).toEqual([
+      'block:z',
+      'cache:disabled'
+    ]);
+    // Only exact names: step:ab is another step, and a config tag that mentions the name is left alone.
+    expect(renameStepInTags(['step:ab', 'label:step:a'], 'a', 'z')).toBeNull();
+  });
+
+  it('drops a prev: that the rename turns into a self-dependency', () => {
+    expect(renameStepInTags(['step:b', 'prev:a'], 'b', 'a')).toEqual([
+      'step:a'
     ]);
   });
 });

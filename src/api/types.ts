@@ -27,6 +27,25 @@ export interface IStep {
   config?: Record<string, unknown>;
 }
 
+/** What a notebook cell is in the pipeline (kale_ext/pipeline/model.py CellRoleName). */
+export type CellRoleName =
+  | 'imports'
+  | 'functions'
+  | 'pipeline-parameters'
+  | 'pipeline-metrics'
+  | 'step'
+  | 'skip'
+  | 'markdown'
+  | 'raw';
+
+/** The analysis' answer for one cell: its role, and the step its code runs in (null unless role is 'step'). */
+export interface ICellRole {
+  /** 0-based notebook cell index (markdown counted). */
+  index: number;
+  role: CellRoleName;
+  step: string | null;
+}
+
 /** POST /kale/v1/analyze */
 export interface IAnalysis {
   pipeline: { name: string; description?: string | null };
@@ -34,6 +53,8 @@ export interface IAnalysis {
   parameters: Record<string, unknown>;
   metrics: string[];
   diagnostics: IDiagnostic[];
+  /** Every notebook cell, in order: the sidebar shows these roles instead of deriving them from tags. */
+  cells: ICellRole[];
 }
 
 export type RunStatus =

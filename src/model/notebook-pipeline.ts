@@ -1,19 +1,18 @@
 /**
  * The pipeline state of one open notebook: its Pipeline mode (notebook metadata "kale_ext"), the tags of its cells,
- * and the latest analysis of the unsaved notebook (debounced POST /kale/v1/analyze). Every edit goes through the
- * notebook model, so it is undoable and saved with the notebook. No React here.
+ * and the latest analysis of the unsaved notebook (debounced POST /kale/v1/analyze), including the role and step of
+ * every cell as the server assigned them. Every edit goes through the notebook model, so it is undoable and saved
+ * with the notebook. No React here.
  */
 import { ICellModel } from '@jupyterlab/cells';
 import { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IAnalysis } from '../api/types';
+import { CellRoleName, IAnalysis, ICellRole } from '../api/types';
 import { assignStepColors, colorLookup } from './colors';
 import { debounce, IDebounced } from './debounce';
 import {
-  assignCells,
-  ICellAssignment,
   ICellTags,
   parseTags,
   renameStepInTags,
@@ -31,6 +30,15 @@ export interface ICellInfo {
   model: ICellModel;
   type: string;
   tags: string[];
+}
+
+/** A cell's place in the pipeline, as the latest analysis answered it (what the step editor and cell border show). */
+export interface ICellAssignment {
+  role: CellRoleName;
+  /** The step the cell's code runs in (its own or the one it continues), or null. */
+  step: string | null;
+  /** True for a code cell without a kind tag of its own: it continues the tagged cell above it. */
+  inherited: boolean;
 }
 
 export class NotebookPipeline implements IDisposable {
@@ -130,9 +138,23 @@ export class NotebookPipeline implements IDisposable {
     return out;
   }
 
-  /** Per cell: its kind and step, from tags (instant, before any analysis). */
-  assignments(): ICellAssignment[] {
-    return assignCells(this.cells());
+  /**
+   * Per cell: its role and step from the latest analysis, or null for a cell the analysis has not seen yet (before
+   * the first answer, or a cell inserted since): no role is shown rather than one guessed from tags. Cells are matched
+   * by identity with the cells that analysis was sent, so inserting or moving cells never shifts roles onto others.
+   */
+  assignments(): Array<ICellAssignment | null> {
+    return this.cells().map(cell => {
+      const answer = this._roles.get(cell.model);
+      if (!answer) {
+        return null;
+      }
+      return {
+        role: answer.role,
+        step: answer.step,
+        inherited: cell.type === 'code' && parseTags(cell.tags).kind === 'none'
+      };
+    });
   }
 
   /** Step names declared by tags, then any further names the last analysis knows. */
@@ -152,7 +174,8 @@ export class NotebookPipeline implements IDisposable {
   }
 
   /**
-   * Write a cell's pipeline tags. Renaming a step also rewrites the prev: tags that name it in the other cells.
+   * Write a cell's pipeline tags. Renaming a step also renames it in every other cell that names it: the step's other
+   * step:/block: cells (a step may be tagged on several cells) and the prev: tags of the steps after it.
    * Each cell's change is its own undoable cell transaction: JupyterLab keeps one undo history per cell by default,
    * and only transactions whose origin is the cell are recorded there. Analysis runs at once rather than after the typing delay: a tag edit is a
    * discrete action.
@@ -278,11 +301,13 @@ export class NotebookPipeline implements IDisposable {
     const seq = ++this._seq;
     this._inFlight++;
     this._changed.emit();
+    const sent = this.cells().map(c => c.model);
     try {
       const analysis = await this.analyzeFn(model.toJSON(), this.path);
       if (seq > this._applied && !this._disposed) {
         this._applied = seq;
         this._analysis = analysis;
+        this._roles = rolesByCell(sent, analysis.cells ?? []);
         this._error = null;
         this._analyzedAt = performance.now();
       }
@@ -302,6 +327,7 @@ export class NotebookPipeline implements IDisposable {
   private _debounced: IDebounced;
   private _changed = new Signal<this, void>(this);
   private _analysis: IAnalysis | null = null;
+  private _roles = new Map<ICellModel, ICellRole>();
   private _error: string | null = null;
   private _analyzedAt = 0;
   private _seq = 0;
@@ -309,6 +335,21 @@ export class NotebookPipeline implements IDisposable {
   private _inFlight = 0;
   private _disposed = false;
   private _watched = new Set<ICellModel>();
+}
+
+/** The analysis' roles keyed by the cell models that analysis was sent (cells[i] is the notebook's cell i). */
+function rolesByCell(
+  cells: readonly ICellModel[],
+  roles: readonly ICellRole[]
+): Map<ICellModel, ICellRole> {
+  const out = new Map<ICellModel, ICellRole>();
+  for (const role of roles) {
+    const cell = cells[role.index];
+    if (cell) {
+      out.set(cell, role);
+    }
+  }
+  return out;
 }
 
 /**

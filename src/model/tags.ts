@@ -1,7 +1,9 @@
 /**
- * Kale's cell-tagging language on the frontend: read a cell's tags into what the step editor shows, and write the
+ * Kale's cell-tagging language on the frontend: read a cell's own tags into what the step editor shows, and write the
  * editor's choice back as tags. Pure functions, no JupyterLab imports; the server's kale_ext/notebook/tags.py is the
- * parser that decides what the pipeline is, this module only has to round-trip what the user edits.
+ * parser that decides what the pipeline is, this module only has to round-trip what the user edits. Which step a
+ * cell belongs to (untagged cells, skip cells) is never derived here: the analysis answers it (IAnalysis.cells).
+ * tests/fixtures/tag_vectors.json holds the vectors both parsers are checked against.
  *
  * Writing replaces only the structural tags (step:/block:, prev:, imports, functions, pipeline-parameters,
  * pipeline-metrics, skip) and keeps every other tag (image:, limit:, label:, annotation:, secret:, cache:, report:,
@@ -99,14 +101,16 @@ export function parseTags(
 /**
  * The tags for `next`, keeping every non-structural tag of `original` in place. The structural tags come first
  * (kind, then prev: in order), as Kale writes them. prev: is only written for a step, because the server rejects
- * prev: on any other kind of cell. Throws on an invalid step name: callers validate first (see validateStepName).
+ * prev: on any other kind of cell. Empty tags (Kale's extension may leave one behind) are dropped. Throws on an invalid
+ * step name: callers validate first (see validateStepName).
  */
 export function writeTags(
   original: readonly unknown[] | undefined | null,
   next: ICellTags
 ): string[] {
   const kept = (original ?? []).filter(
-    (t): t is string => typeof t === 'string' && !isStructuralTag(t)
+    (t): t is string =>
+      typeof t === 'string' && t.trim() !== '' && !isStructuralTag(t)
   );
   const head: string[] = [];
   if (next.kind === 'step') {
@@ -171,55 +175,34 @@ function uniq(items: readonly string[]): string[] {
   return items.filter((item, i) => items.indexOf(item) === i);
 }
 
-/** Which step (or special block) a cell belongs to, from tags alone: what the step editor and cell border show. */
-export interface ICellAssignment {
-  /** The cell's own kind, or the inherited one for an untagged code cell. */
-  kind: CellKind;
-  /** The step the cell's code runs in (own or inherited), or null. */
-  step: string | null;
-  /** True when the cell has no kind tag of its own and continues the block above. */
-  inherited: boolean;
-}
-
 /**
- * Assign each cell to a step as Kale does: a code cell with a kind tag starts a block; an untagged code cell joins the
- * block above; markdown and raw cells belong to nothing. Code cells above the first tag belong to nothing.
+ * The tags of one cell after renaming step `from` to `to`, or null when the cell does not name `from`: its own
+ * step:/block: tag (the alias the user chose is kept) and every prev: naming it. A prev: that would make the cell
+ * depend on itself (renaming onto the cell's own step) is dropped, as writeTags does.
  */
-export function assignCells(
-  cells: ReadonlyArray<{
-    type: string;
-    tags: readonly unknown[] | null | undefined;
-  }>
-): ICellAssignment[] {
-  let current: ICellAssignment = { kind: 'none', step: null, inherited: true };
-  return cells.map(cell => {
-    if (cell.type !== 'code') {
-      return { kind: 'none', step: null, inherited: false };
-    }
-    const parsed = parseTags(cell.tags);
-    if (parsed.kind === 'none') {
-      return { ...current, inherited: true };
-    }
-    current = {
-      kind: parsed.kind,
-      step: parsed.kind === 'step' ? parsed.name : null,
-      inherited: false
-    };
-    return current;
-  });
-}
-
-/** The tags of every cell after renaming step `from` to `to`: its step:/block: tag and every prev: naming it. */
 export function renameStepInTags(
   tags: readonly unknown[] | null | undefined,
   from: string,
   to: string
 ): string[] | null {
-  if (!tags || !tags.some(t => t === `prev:${from}`)) {
+  const strings = (tags ?? []).filter(
+    (t): t is string => typeof t === 'string'
+  );
+  const renamed = strings.map(raw => {
+    const t = raw.trim();
+    const colon = t.indexOf(':');
+    const head = t.slice(0, colon);
+    const names = head === 'step' || head === 'block' || head === 'prev';
+    return colon > 0 && names && t.slice(colon + 1) === from
+      ? `${head}:${to}`
+      : raw;
+  });
+  if (renamed.every((t, i) => t === strings[i])) {
     return null;
   }
-  return tags
-    .filter((t): t is string => typeof t === 'string')
-    .map(t => (t === `prev:${from}` ? `prev:${to}` : t))
-    .filter((t, i, all) => all.indexOf(t) === i);
+  const own = parseTags(renamed);
+  return renamed.filter(
+    (t, i, all) =>
+      all.indexOf(t) === i && !(own.kind === 'step' && t === `prev:${own.name}`)
+  );
 }

@@ -1,18 +1,18 @@
 /**
  * The compact step editor shown above every code cell in Pipeline mode: kind, step name (suggesting existing names),
- * depends-on chips, and the cell's diagnostics. It edits tags only through NotebookPipeline.editCell (the notebook
- * model), so every change is undoable and saved with the notebook.
+ * depends-on chips, and the cell's diagnostics. The kind, name and dependencies come from the cell's own tags; which
+ * step an untagged cell continues comes from the analysis (the server's assignment), never from tags. It edits tags
+ * only through NotebookPipeline.editCell (the notebook model), so every change is undoable and saved with the notebook.
  */
 import { ICellModel } from '@jupyterlab/cells';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import { IDiagnostic } from '../api/types';
-import { NotebookPipeline } from '../model/notebook-pipeline';
+import { ICellAssignment, NotebookPipeline } from '../model/notebook-pipeline';
 import {
   CELL_KINDS,
   CellKind,
-  ICellAssignment,
   parseTags,
   suggestStepName,
   validateStepName
@@ -20,7 +20,8 @@ import {
 
 export interface IStepEditorProps {
   tags: string[];
-  assignment: ICellAssignment;
+  /** The analysis' answer for this cell, or null while there is none. */
+  assignment: ICellAssignment | null;
   stepNames: string[];
   colorOf: (name: string) => string;
   diagnostics: IDiagnostic[];
@@ -73,14 +74,15 @@ export function StepEditorView(props: IStepEditorProps): JSX.Element {
     setError(null);
     props.onChange({ kind: 'step', name: trimmed, prev: parsed.prev });
   };
-  const color =
-    assignment.step !== null ? props.colorOf(assignment.step) : undefined;
+  const color = assignment?.step ? props.colorOf(assignment.step) : undefined;
 
   return (
     <div
       className="jp-Kale-stepEditor"
       data-testid="kale-step-editor"
       data-kind={parsed.kind}
+      data-role={assignment?.role ?? ''}
+      data-step={assignment?.step ?? ''}
     >
       <div className="jp-Kale-stepEditorRow">
         <span
@@ -179,12 +181,8 @@ export function StepEditorView(props: IStepEditorProps): JSX.Element {
           </>
         )}
         {parsed.kind === 'none' && (
-          <span className="jp-Kale-inherited">
-            {assignment.kind === 'none'
-              ? 'not in the pipeline (no tagged cell above)'
-              : assignment.step
-                ? `continues step ${assignment.step}`
-                : `continues ${assignment.kind}`}
+          <span className="jp-Kale-inherited" data-testid="kale-cell-role">
+            {describeInherited(assignment)}
           </span>
         )}
       </div>
@@ -213,6 +211,20 @@ export function StepEditorView(props: IStepEditorProps): JSX.Element {
       )}
     </div>
   );
+}
+
+/** What an untagged cell continues, in the server's words; empty until the analysis has answered for the cell. */
+export function describeInherited(assignment: ICellAssignment | null): string {
+  if (!assignment) {
+    return '';
+  }
+  if (assignment.step) {
+    return `continues step ${assignment.step}`;
+  }
+  if (assignment.role === 'skip') {
+    return 'not in the pipeline (no step, imports, functions, parameters or metrics cell above)';
+  }
+  return `continues ${assignment.role}`;
 }
 
 function uniqueName(base: string, taken: readonly string[]): string {

@@ -1,7 +1,8 @@
 /**
- * What Pipeline mode adds to a notebook's cells: the step editor above each code cell, the step's color on the cell's
- * border, and a mark on cells with diagnostics. Driven by NotebookPipeline.changed; removes everything when Pipeline
- * mode is turned off or the notebook closes.
+ * What Pipeline mode adds to a notebook's cells: the step editor above each code cell, the color of the step the
+ * analysis put the cell in on the cell's border (none until the analysis has answered for the cell), and a mark on
+ * cells with diagnostics. Driven by NotebookPipeline.changed; removes everything when Pipeline mode is turned off or
+ * the notebook closes.
  */
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
@@ -105,12 +106,12 @@ export class CellDecorations implements IDisposable {
     const live = new Set<Cell>();
     notebook.widgets.forEach((cell, i) => {
       const info = infos[i];
-      const assignment = assignments[i];
-      if (!info || !assignment || info.model !== cell.model) {
+      const assignment = assignments[i] ?? null;
+      if (!info || info.model !== cell.model) {
         return;
       }
       live.add(cell);
-      const step = assignment.step;
+      const step = assignment?.step ?? null;
       cell.node.classList.toggle(STEP_CELL_CLASS, step !== null);
       if (step !== null) {
         cell.node.style.setProperty(COLOR_VAR, colorOf(step));

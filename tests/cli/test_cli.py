@@ -92,6 +92,17 @@ def test_analyze_json_exit_0_without_errors(tmp_path):
     assert [(s["name"], s["inputs"], s["depends_on"]) for s in body["steps"]] == [("a", [], []), ("b", ["x"], ["a"])]
 
 
+def test_analyze_json_answers_every_cells_role(tmp_path):
+    nb = write_nb(tmp_path / "ok.ipynb", (["imports"], "import os"), ([], "import sys"), (["block:a"], "x = 1"))
+    result = kale("analyze", nb, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cells"] == [
+        {"index": 0, "role": "imports", "step": None},
+        {"index": 1, "role": "imports", "step": None},
+        {"index": 2, "role": "step", "step": "a"},
+    ]
+
+
 def test_analyze_json_exit_1_with_error_diagnostics_and_still_prints(tmp_path):
     nb = write_nb(tmp_path / "bad.ipynb", (["step:a"], "x = 1"), (["step:b"], "y = x + undefined_name"))
     result = kale("analyze", nb, "--json")

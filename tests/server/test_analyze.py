@@ -27,6 +27,21 @@ async def test_analyze_wrapped_notebook_and_saved_path(jp_fetch, jp_root_dir):
     assert json.loads(saved.body)["pipeline"]["name"]
 
 
+async def test_analyze_answers_every_cells_role_and_step(jp_fetch):
+    # The sidebar shows these roles instead of re-deriving them: untagged cells after a skip cell join the step above.
+    nb = _nb(
+        (["step:load"], "x = 1"), (None, "# Look"), (["skip"], "print(x)"), ([], "y = x + 1"), (["step:train"], "z = y")
+    )
+    body = json.loads((await jp_fetch("kale", "v1", "analyze", method="POST", body=json.dumps(nb))).body)
+    assert body["cells"] == [
+        {"index": 0, "role": "step", "step": "load"},
+        {"index": 1, "role": "markdown", "step": None},
+        {"index": 2, "role": "skip", "step": None},
+        {"index": 3, "role": "step", "step": "load"},
+        {"index": 4, "role": "step", "step": "train"},
+    ]
+
+
 async def test_analyze_reports_undefined_name_on_its_cell(jp_fetch):
     nb = _nb((["step:a"], "x = 1"), (["step:b"], "print(x)\nprint(nope)"))
     body = json.loads((await jp_fetch("kale", "v1", "analyze", method="POST", body=json.dumps(nb))).body)
