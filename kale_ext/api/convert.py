@@ -8,7 +8,7 @@ or the store (it only reads the dicts they answer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -40,7 +40,7 @@ def summary_from_record(record: Record, path: str | None = None) -> RunSummary:
     return RunSummary(**_header(record, path), steps={k: int(n) for k, n in (record.get("steps") or {}).items()})
 
 
-def run_list(records: list[Record], path_of=None) -> RunList:
+def run_list(records: list[Record], path_of: Callable[[str], str | None] | None = None) -> RunList:
     """``{"runs": [...]}``, the one shape of a run listing; ``path_of(notebook)`` gives each run's ``path``."""
     return RunList(runs=[summary_from_record(r, path_of(r["notebook"]) if path_of else None) for r in records])
 
