@@ -1,6 +1,6 @@
 // Generate the TypeScript types of the REST contract and of the user settings from their JSON Schemas:
-//   schema/api.schema.json (exported from kale_ext/api/ by `python -m kale_ext.api.schema`) -> src/api/generated.ts
-//   schema/plugin.json (the Settings Editor's schema)                                       -> src/api/settings.ts
+//   kale_ext/api/api.schema.json (exported by `python -m kale_ext.api.schema`) -> src/api/generated.ts
+//   schema/plugin.json (the Settings Editor's schema)                           -> src/api/settings.ts
 // with json-schema-to-typescript, formatted with the project's prettier config so the output is deterministic; the
 // schema itself is prettier-formatted in place too. Run through scripts/generate-api.sh (`jlpm build:api`); CI
 // regenerates and fails on a difference. `--schema FILE --out DIR` generates from another schema into another folder
@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
   options: { schema: { type: 'string' }, out: { type: 'string' } }
 });
 const inTree = args.schema === undefined && args.out === undefined;
-const apiSchemaFile = resolve(args.schema ?? join(root, 'schema', 'api.schema.json'));
+const apiSchemaFile = resolve(args.schema ?? join(root, 'kale_ext', 'api', 'api.schema.json'));
 const outDir = resolve(args.out ?? join(root, 'src', 'api'));
 
 const banner = source =>
@@ -51,7 +51,7 @@ async function generateApi() {
   if (inTree) {
     await writeFile(apiSchemaFile, await format(text, apiSchemaFile));
   }
-  let ts = await compile(schema, 'ApiBody', options('schema/api.schema.json'));
+  let ts = await compile(schema, 'ApiBody', options('kale_ext/api/api.schema.json'));
   ts += '\n/** The REST API version this frontend speaks (kale_ext.api.API_VERSION). */\n';
   ts += `export const API_VERSION = ${JSON.stringify(version)};\n`;
   const treeFile = join(root, 'src', 'api', 'generated.ts');

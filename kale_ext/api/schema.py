@@ -1,8 +1,9 @@
 """JSON Schema export of the wire models: ``python -m kale_ext.api.schema [--check] [OUT]``.
 
-Writes one schema (every model under ``$defs``, the API version as ``x-api-version``) to schema/api.schema.json by
-default; scripts/generate-api.sh then generates src/api/generated.ts from it with json-schema-to-typescript, and CI fails
-when either differs from what is committed. ``--check`` only compares. Plain Python; must not import tornado,
+Writes one schema (every model under ``$defs``, the API version as ``x-api-version``) to kale_ext/api/api.schema.json
+by default: shipped with the package, and not under schema/, whose every file JupyterLab installs as a settings schema.
+scripts/generate-api.sh then generates src/api/generated.ts from it with json-schema-to-typescript, and CI fails when
+either differs from what is committed. ``--check`` only compares. Plain Python; must not import tornado,
 jupyter_server, the runners or the store.
 """
 
@@ -40,7 +41,7 @@ MODELS: tuple[type, ...] = (
     LogChunk,
 )
 
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "schema" / "api.schema.json"
+DEFAULT_OUT = Path(__file__).resolve().with_name("api.schema.json")
 
 
 def api_schema() -> dict[str, Any]:

@@ -1,5 +1,5 @@
 /**
- * Generated from schema/api.schema.json by scripts/generate-api.sh: do not edit.
+ * Generated from kale_ext/api/api.schema.json by scripts/generate-api.sh: do not edit.
  * Change the source and run `jlpm build:api` instead.
  */
 /* eslint-disable */

@@ -13,7 +13,7 @@ from kale_ext.api import API_VERSION
 from kale_ext.api.schema import MODELS, api_schema, main
 from tests.conftest import REPO_ROOT
 
-SCHEMA = REPO_ROOT / "schema" / "api.schema.json"
+SCHEMA = REPO_ROOT / "kale_ext" / "api" / "api.schema.json"
 GENERATED = REPO_ROOT / "src" / "api" / "generated.ts"
 SETTINGS = REPO_ROOT / "src" / "api" / "settings.ts"
 
