@@ -37,14 +37,9 @@ class StepConfig(msgspec.Struct, kw_only=True):
     cache: bool | None
 
 
-EMPTY_CONFIG: dict[str, Any] = {
-    "image": None,
-    "limits": {},
-    "labels": {},
-    "annotations": {},
-    "secrets": [],
-    "cache": None,
-}
+def no_config() -> StepConfig:
+    """A step without configuration tags (fresh containers each time)."""
+    return StepConfig(image=None, limits={}, labels={}, annotations={}, secrets=[], cache=None)
 
 
 class Step(msgspec.Struct, kw_only=True):
@@ -59,7 +54,7 @@ class Step(msgspec.Struct, kw_only=True):
     input_sources: dict[str, str]
     # Always sent; optional in the schema only so that clients written before they existed keep type-checking.
     imports: list[str] = []
-    config: StepConfig = msgspec.field(default_factory=lambda: StepConfig(**EMPTY_CONFIG))
+    config: StepConfig = msgspec.field(default_factory=no_config)
 
 
 class CellRole(msgspec.Struct, kw_only=True):

@@ -55,20 +55,23 @@ def api_schema() -> dict[str, Any]:
         "description": "Any request or response body under /kale/v1/. Generated from kale_ext/api/; do not edit.",
         "x-api-version": API_VERSION,
         "anyOf": list(refs),
-        "$defs": {name: _open_maps(components[name]) for name in sorted(components)},
+        "$defs": {name: _for_generators(components[name]) for name in sorted(components)},
     }
 
 
-def _open_maps(node: Any) -> Any:
-    """msgspec writes ``dict[str, Any]`` as a bare ``{"type": "object"}``; say that any key is allowed, so that a
-    generator defaulting to closed objects does not turn it into ``{}``."""
+def _for_generators(node: Any) -> Any:
+    """Two touches for the code generators. msgspec writes ``dict[str, Any]`` as a bare ``{"type": "object"}``: say
+    that any key is allowed, so that a generator defaulting to closed objects does not turn it into ``{}``. The
+    descriptions come from docstrings: their reST literals become Markdown ones, as TypeScript doc comments read."""
     if isinstance(node, dict):
-        node = {k: _open_maps(v) for k, v in node.items()}
+        node = {k: _for_generators(v) for k, v in node.items()}
         if node.get("type") == "object" and "properties" not in node and "additionalProperties" not in node:
             node["additionalProperties"] = True
+        if isinstance(node.get("description"), str):
+            node["description"] = node["description"].replace("``", "`")
         return node
     if isinstance(node, list):
-        return [_open_maps(v) for v in node]
+        return [_for_generators(v) for v in node]
     return node
 
 

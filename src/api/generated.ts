@@ -33,8 +33,8 @@ export interface ServerInfo {
   capabilities: string[];
 }
 /**
- * Every 4xx/5xx answer. ``code`` is stable and dotted ("request.field"); ``details`` names the culprit
- * (``details.field`` for a request field of the wrong type).
+ * Every 4xx/5xx answer. `code` is stable and dotted ("request.field"); `details` names the culprit
+ * (`details.field` for a request field of the wrong type).
  */
 export interface ErrorBody {
   message: string;
@@ -44,7 +44,7 @@ export interface ErrorBody {
   };
 }
 /**
- * POST /kale/v1/analyze: ``{"notebook": {...}, "path": optional}`` or ``{"path": "saved.ipynb"}``; the notebook
+ * POST /kale/v1/analyze: `{"notebook": {...}, "path": optional}` or `{"path": "saved.ipynb"}`; the notebook
  * JSON itself (an object with "cells") is accepted too, as before.
  */
 export interface AnalyzeRequest {
@@ -114,7 +114,7 @@ export interface Diagnostic {
   message: string;
 }
 /**
- * What one notebook cell is to the pipeline: ``step`` names the step it joins, null when it joins none.
+ * What one notebook cell is to the pipeline: `step` names the step it joins, null when it joins none.
  */
 export interface CellRole {
   index: number;
@@ -130,8 +130,8 @@ export interface CellRole {
   step: string | null;
 }
 /**
- * POST /kale/v1/runs. ``notebook`` is the live (possibly unsaved) notebook JSON; without it the saved file at
- * ``path`` runs. ``max_parallel`` null: the runner's default.
+ * POST /kale/v1/runs. `notebook` is the live (possibly unsaved) notebook JSON; without it the saved file at
+ * `path` runs. `max_parallel` null: the runner's default.
  */
 export interface StartRunRequest {
   path: string;
@@ -182,7 +182,7 @@ export interface RunOptions {
   launcher: string | null;
 }
 /**
- * A step of a run. ``cached_from`` is the run whose outputs a cached step reused; ``timings`` are seconds by
+ * A step of a run. `cached_from` is the run whose outputs a cached step reused; `timings` are seconds by
  * phase (prelude_s, load_s, cells_s, save_s, total_s) once the step ran.
  */
 export interface RunStep {
@@ -212,7 +212,7 @@ export interface RunStep {
   outputs: StepOutput[];
 }
 /**
- * Why a step failed: ``cell`` is the notebook cell index (0-based, markdown counted), ``line`` 1-based in it.
+ * Why a step failed: `cell` is the notebook cell index (0-based, markdown counted), `line` 1-based in it.
  */
 export interface StepError {
   type: string | null;
@@ -222,7 +222,7 @@ export interface StepError {
   traceback: string | null;
 }
 /**
- * Lineage: the artifact a step read as ``name``, made by step ``producer`` of run ``producer_run``.
+ * Lineage: the artifact a step read as `name`, made by step `producer` of run `producer_run`.
  */
 export interface StepInput {
   name: string;
@@ -242,9 +242,9 @@ export interface StepOutput {
   path: string;
 }
 /**
- * An entry of GET /kale/v1/runs. ``notebook`` is the absolute path; ``path`` is relative to the server root (null
- * outside the server). ``runner`` is the backend that owns the run, ``external_id`` its id there (a KFP run id).
- * ``steps`` counts the steps by status.
+ * An entry of GET /kale/v1/runs. `notebook` is the absolute path; `path` is relative to the server root (null
+ * outside the server). `runner` is the backend that owns the run, `external_id` its id there (a KFP run id).
+ * `steps` counts the steps by status.
  */
 export interface RunSummary {
   run_id: string;
@@ -274,7 +274,7 @@ export interface RunList {
   runs: RunSummary[];
 }
 /**
- * GET /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N: poll again from ``next_offset`` while ``status`` is active.
+ * GET /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N: poll again from `next_offset` while `status` is active.
  */
 export interface LogChunk {
   text: string;
