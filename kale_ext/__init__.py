@@ -12,7 +12,8 @@ except ImportError:  # a source tree that was never built: the version comes fro
     warnings.warn("kale_ext was not installed properly: _version.py is missing", stacklevel=1)
     __version__ = "dev"
 
-API_VERSION = "1"
+# Defined once, with the REST models (kale_ext/api/); kale_ext.api's __init__ imports nothing, so this costs nothing.
+from .api import API_VERSION as API_VERSION
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

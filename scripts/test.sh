@@ -48,6 +48,9 @@ step "checking that both halves are enabled"
 jupyter labextension list 2>&1 | grep -E 'kale_ext.*enabled.*OK'
 jupyter server extension list 2>&1 | grep -E 'kale_ext.*OK'
 
+step "the generated REST contract is up to date (kale_ext/api/api.schema.json, src/api/generated.ts, src/api/settings.ts)"
+bash scripts/generate-api.sh --check
+
 step "lint: ruff, prettier, eslint, tsc --strict"
 ruff check .
 ruff format --check .

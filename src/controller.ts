@@ -8,16 +8,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { analyzeNotebook } from './api/client';
+import { KaleSettings } from './api/settings';
 import { NotebookPipeline } from './model/notebook-pipeline';
 import { CellDecorations, jumpToCell } from './widgets/cell-decorations';
 
-export interface IKaleSettings {
-  analysisDelay: number;
-  maxParallel: number | null;
-  useCache: boolean;
-  failFast: boolean;
-  pollInterval: number;
-}
+/** The user's settings with every default filled in (the type is generated from schema/plugin.json). */
+export type IKaleSettings = Required<KaleSettings>;
 
 export const DEFAULT_SETTINGS: IKaleSettings = {
   analysisDelay: 250,
@@ -62,7 +58,7 @@ export class PipelineController {
 
   loadSettings(settings: ISettingRegistry.ISettings): void {
     const read = () => {
-      const c = settings.composite as Partial<IKaleSettings>;
+      const c = settings.composite as KaleSettings;
       this._settings = { ...DEFAULT_SETTINGS, ...stripNullish(c) };
       this._settings.maxParallel = (c.maxParallel ?? null) as number | null;
       for (const p of this._pipelines.values()) {

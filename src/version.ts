@@ -1,12 +1,12 @@
 import { ApiError, IServerInfo, fetchInfo } from './api/client';
+import { API_VERSION } from './api/types';
+
+export { API_VERSION };
 
 declare const require: (id: string) => { version: string };
 
 /** The frontend's own version, from package.json (the Python package takes its version from the same file). */
 export const FRONTEND_VERSION: string = require('../package.json').version;
-
-/** The REST API version this frontend speaks. */
-export const API_VERSION = '1';
 
 /** The outcome of the version handshake with the server extension. */
 export type ServerStatus =

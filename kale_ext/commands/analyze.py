@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 
@@ -20,13 +19,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from ..analysis import analyze, format_text
-    from ..notebook import load_notebook
+    from ..api.codec import to_builtins
+    from ..api.convert import analysis_from_pipeline
+    from ..notebook import load_notebook, pipeline_name_for
 
     nb = load_notebook(args.notebook)
-    name = os.path.basename(args.notebook).removesuffix(".ipynb")
-    pipeline = analyze(nb, name=name)
-    if args.json:
-        json.dump(pipeline.to_json(), sys.stdout, indent=2, default=str)
+    pipeline = analyze(nb, name=pipeline_name_for(args.notebook))
+    if args.json:  # the same Analysis model POST /kale/v1/analyze answers
+        json.dump(to_builtins(analysis_from_pipeline(pipeline.to_json())), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         text = format_text(pipeline)

@@ -69,8 +69,11 @@ def _fmt_time(t: float | None) -> str:
 
 def execute_list(args: argparse.Namespace) -> int:
     runs = open_store(args).list_runs(args.notebook, limit=args.limit)
-    if args.json:
-        json.dump(runs, sys.stdout, indent=1)
+    if args.json:  # a list of the RunSummary models GET /kale/v1/runs answers
+        from ..api.codec import to_builtins
+        from ..api.convert import run_list
+
+        json.dump(to_builtins(run_list(runs).runs), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     for r in runs:
@@ -87,8 +90,11 @@ def execute_list(args: argparse.Namespace) -> int:
 
 def execute_show(args: argparse.Namespace) -> int:
     run = open_store(args).get_run(args.run_id)
-    if args.json:
-        json.dump(run, sys.stdout, indent=1)
+    if args.json:  # the Run model of GET /kale/v1/runs/RUN_ID
+        from ..api.codec import to_builtins
+        from ..api.convert import run_from_record
+
+        json.dump(to_builtins(run_from_record(run)), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     print(f"run {run['run_id']}: {run['status']}  ({run['notebook']})")

@@ -1,23 +1,27 @@
 """Base handler of every kale_ext REST endpoint: authentication, authorization, JSON bodies and one JSON error shape.
 
 Every verb of every handler is wrapped by ``@web.authenticated`` and ``@authorized`` (jupyter_server's authorizer, resource
-"kale"), so a request without valid credentials is refused with 403 before any work. Errors are always
-``{"message", "code", "details"}``: KaleError subclasses carry their 4xx status; anything unexpected is logged with its
-traceback on the server and answered 500 without one.
+"kale"), so a request without valid credentials is refused with 403 before any work. Bodies are parsed into and
+responses serialized from the wire models of kale_ext.api (its codec decides what a bad body answers). Errors are always
+an ErrorBody ``{"message", "code", "details"}``: KaleError subclasses carry their 4xx status; anything unexpected is
+logged with its traceback on the server and answered 500 without one.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from ..api import codec
+from ..api.info import ErrorBody
 from ..errors import ForbiddenPathError, InvalidRequestError, KaleError, NotFoundError
+
+T = TypeVar("T")
 
 AUTH_RESOURCE = "kale"
 
@@ -29,19 +33,12 @@ class KaleHandler(ExtensionHandlerMixin, APIHandler):
 
     # --- request helpers -------------------------------------------------------------------------------------------
     def get_json_body_object(self) -> dict[str, Any]:
-        """The request body as a JSON object, or a 400 that says what is wrong."""
-        raw = self.request.body
-        if not raw:
-            raise InvalidRequestError("The request body is empty: send a JSON object.", code="request.empty")
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidRequestError(f"The request body is not valid JSON ({exc}).", code="request.json") from None
-        if not isinstance(body, dict):
-            raise InvalidRequestError(
-                f"The request body must be a JSON object, not {type(body).__name__}.", code="request.json"
-            )
-        return body
+        """The request body as a JSON object, or a 400 that says what is wrong (not JSON, not an object, too deep)."""
+        return codec.decode_object(self.request.body)
+
+    def parse_body(self, model: type[T], body: dict[str, Any] | None = None) -> T:
+        """The request body (or ``body``, already decoded) validated into ``model``; a 400 naming the bad field."""
+        return codec.parse(self.get_json_body_object() if body is None else body, model)
 
     def resolve_path(self, relative: str) -> str:
         """A path from a request, resolved inside the server's root directory; anything outside is refused (403)."""
@@ -62,24 +59,26 @@ class KaleHandler(ExtensionHandlerMixin, APIHandler):
         return os.path.relpath(absolute, root)
 
     def write_json(self, payload: Any, status: int = 200) -> None:
+        """Answer a wire model (kale_ext.api) as JSON."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(payload, default=str))
+        self.finish(codec.encode(payload))
 
     # --- errors ----------------------------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, KaleError):
-            status_code, payload = exc.status, exc.to_json()
+            status_code = exc.status
+            payload = ErrorBody(message=exc.message, code=exc.code, details=dict(exc.details))
         elif isinstance(exc, web.HTTPError):
             reason = exc.log_message or exc.reason or HTTPStatus(exc.status_code).phrase
-            payload = {"message": reason, "code": f"http.{exc.status_code}", "details": {}}
+            payload = ErrorBody(message=reason, code=f"http.{exc.status_code}", details={})
             status_code = exc.status_code
         else:
-            payload = {"message": "Internal error in kale_ext; see the server log.", "code": "internal", "details": {}}
+            payload = ErrorBody(message="Internal error in kale_ext; see the server log.", code="internal", details={})
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(payload))
+        self.finish(codec.encode(payload))
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def]
         if isinstance(value, KaleError):  # a client mistake answered with a 4xx: no traceback in the log

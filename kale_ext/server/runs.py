@@ -8,7 +8,9 @@
     POST /kale/v1/runs/RUN_ID/cancel             stop its processes; 200 with the run
     GET  /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N   {"text", "next_offset", "status"}: poll with next_offset
 
-The runner is one manager per server (``settings["kale_ext_runner"]``), built by KaleExtApp at start-up. Paths on the wire are relative to the server root.
+Bodies are the models of kale_ext.api.runs (StartRunRequest in; Run, RunList, LogChunk out); the runner's dicts are
+converted by kale_ext.api.convert. The runner is one manager per server (``settings["kale_ext_runner"]``), built by
+KaleExtApp at start-up. Paths on the wire are relative to the server root.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..api.convert import log_chunk, run_from_record, run_list
+from ..api.runs import Run, StartRunRequest
 from ..errors import InvalidRequestError, NotFoundError
 from ..runners.base import Runner
 from .base import KaleHandler
+from .handlers import analyze_or_refuse
 
 RUNNER_SETTING = "kale_ext_runner"
 
@@ -42,18 +47,11 @@ class _RunsBase(KaleHandler):
     def runner(self) -> Runner:
         return self.settings[RUNNER_SETTING]  # built by KaleExtApp at start-up
 
-    def serialize(self, run: dict[str, Any]) -> dict[str, Any]:
-        return {**run, "path": self.relative_path(run["notebook"])}
+    def serialize(self, run: dict[str, Any]) -> Run:
+        return run_from_record(run, self.relative_path(run["notebook"]))
 
     async def off_loop(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
-
-
-def _option(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
-    value = body.get(name, default)
-    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
-        return value
-    raise InvalidRequestError(f"'{name}' must be a {kind.__name__}, got {value!r}.", code="request.field")
 
 
 class RunsHandler(_RunsBase):
@@ -63,31 +61,23 @@ class RunsHandler(_RunsBase):
         notebook = self.get_query_argument("notebook", None)
         path = self.resolve_path(notebook) if notebook else None
         runs = await self.off_loop(self.runner.list_runs, path)
-        self.write_json({"runs": [self.serialize(r) for r in runs]})
+        self.write_json(run_list(runs, self.relative_path))
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        from ..analysis import analyze
-        from ..notebook import load_notebook
+        from ..notebook import load_notebook, pipeline_name_for
 
-        body = self.get_json_body_object()
-        path = self.resolve_path(body.get("path"))
-        live = body.get("notebook")
-        if live is not None and not isinstance(live, dict):
-            raise InvalidRequestError("'notebook' must be a notebook JSON object.", code="request.notebook")
-        params = _option(body, "parameters", dict, {}) or {}
-        options = {
-            "use_cache": _option(body, "use_cache", bool, True),
-            "fail_fast": _option(body, "fail_fast", bool, False),
-            "max_parallel": _option(body, "max_parallel", int, None),
-        }
-        name = path.rsplit("/", 1)[-1].removesuffix(".ipynb")
+        request = self.parse_body(StartRunRequest)
+        path = self.resolve_path(request.path)
+        options: dict[str, Any] = {"use_cache": request.use_cache, "fail_fast": request.fail_fast}
+        if request.max_parallel is not None:
+            options["max_parallel"] = request.max_parallel
 
         def start() -> dict[str, Any]:
-            nb = live if live is not None else load_notebook(path)
-            pipeline = analyze(nb, name=name)
-            run_id = self.runner.start(pipeline, path, params, **{k: v for k, v in options.items() if v is not None})
+            nb = request.notebook if request.notebook is not None else load_notebook(path)
+            pipeline = analyze_or_refuse(nb, pipeline_name_for(path))
+            run_id = self.runner.start(pipeline, path, request.parameters, **options)
             return self.runner.get_run(run_id)
 
         run = await self.off_loop(start)
@@ -121,4 +111,4 @@ class StepLogHandler(_RunsBase):
         if status is None:
             raise NotFoundError(f"Run {run_id} has no step {step!r}.", code="step.not_found")
         text, next_offset = await self.off_loop(self.runner.read_log, run_id, step, int(raw))
-        self.write_json({"text": text, "next_offset": next_offset, "status": status})
+        self.write_json(log_chunk(text, next_offset, status))

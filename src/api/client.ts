@@ -3,21 +3,19 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   IAnalysis,
+  IApiErrorBody,
   ILogChunk,
   IRun,
+  IRunList,
   IRunSummary,
+  IServerInfo,
   IStartRunRequest
 } from './types';
 
+export type { IApiErrorBody, IServerInfo } from './types';
+
 /** The REST prefix of the kale_ext server extension. */
 export const API_PREFIX = 'kale/v1';
-
-/** The JSON error body every kale_ext endpoint answers with. */
-export interface IApiErrorBody {
-  message: string;
-  code: string;
-  details?: Record<string, unknown>;
-}
 
 /** An error answered by the server (status >= 400) or a network failure (status 0). */
 export class ApiError extends Error {
@@ -72,12 +70,6 @@ export async function requestAPI<T>(
 }
 
 /** GET /kale/v1/info */
-export interface IServerInfo {
-  version: string;
-  api_version: string;
-  capabilities: string[];
-}
-
 export function fetchInfo(): Promise<IServerInfo> {
   return requestAPI<IServerInfo>('info');
 }
@@ -95,10 +87,10 @@ export function analyzeNotebook(
 
 /** GET /kale/v1/runs?notebook=PATH: the notebook's runs, newest first. */
 export async function listRuns(notebookPath: string): Promise<IRunSummary[]> {
-  const data = await requestAPI<IRunSummary[] | { runs: IRunSummary[] }>(
+  const data = await requestAPI<IRunList>(
     `runs?notebook=${encodeURIComponent(notebookPath)}`
   );
-  return Array.isArray(data) ? data : (data?.runs ?? []);
+  return data.runs;
 }
 
 /** POST /kale/v1/runs: start a run; the server answers 202 with the run at once. */

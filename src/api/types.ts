@@ -1,134 +1,57 @@
 /**
- * The REST API's request and response shapes (snake_case on the wire), as served by kale_ext/server/ and documented in
- * kale_ext/pipeline/model.py (analysis) and kale_ext/runners/base.py (runs).
+ * The REST API's request and response shapes under the names the frontend uses. They are not written here: they are
+ * generated (src/api/generated.ts) from the JSON Schema of the Python models in kale_ext/api/, so the two halves
+ * cannot drift. Change a shape in kale_ext/api/ and run `jlpm build:api`.
  */
+import type {
+  Analysis,
+  CellRole,
+  Diagnostic,
+  ErrorBody,
+  LogChunk,
+  Run,
+  RunList,
+  RunStep,
+  RunSummary,
+  ServerInfo,
+  StartRunRequest,
+  Step,
+  StepConfig,
+  StepError
+} from './generated';
 
-export type Severity = 'error' | 'warning' | 'info';
+export { API_VERSION } from './generated';
 
-export interface IDiagnostic {
-  severity: Severity;
-  code: string;
-  /** 0-based notebook cell index (markdown counted), or null for pipeline-wide diagnostics. */
-  cell: number | null;
-  /** 1-based line in the cell, or null. */
-  line: number | null;
-  message: string;
-}
-
-export interface IStep {
-  name: string;
-  cells: number[];
-  depends_on: string[];
-  inputs: string[];
-  outputs: string[];
-  parameters: string[];
-  input_sources: Record<string, string>;
-  imports?: string[];
-  config?: Record<string, unknown>;
-}
-
-/** What a notebook cell is in the pipeline (kale_ext/pipeline/model.py CellRoleName). */
-export type CellRoleName =
-  | 'imports'
-  | 'functions'
-  | 'pipeline-parameters'
-  | 'pipeline-metrics'
-  | 'step'
-  | 'skip'
-  | 'markdown'
-  | 'raw';
-
-/** The analysis' answer for one cell: its role, and the step its code runs in (null unless role is 'step'). */
-export interface ICellRole {
-  /** 0-based notebook cell index (markdown counted). */
-  index: number;
-  role: CellRoleName;
-  step: string | null;
-}
-
+/** GET /kale/v1/info */
+export type IServerInfo = ServerInfo;
+/** The JSON error body of every 4xx/5xx answer. */
+export type IApiErrorBody = ErrorBody;
 /** POST /kale/v1/analyze */
-export interface IAnalysis {
-  pipeline: { name: string; description?: string | null };
-  steps: IStep[];
-  parameters: Record<string, unknown>;
-  metrics: string[];
-  diagnostics: IDiagnostic[];
-  /** Every notebook cell, in order: the sidebar shows these roles instead of deriving them from tags. */
-  cells: ICellRole[];
-}
-
-export type RunStatus =
-  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-
-export type StepStatus =
-  | 'queued'
-  | 'running'
-  | 'cached'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'skipped';
-
-export interface IStepError {
-  type?: string | null;
-  message?: string | null;
-  cell?: number | null;
-  line?: number | null;
-  traceback?: string | null;
-}
-
-export interface IRunStep {
-  name: string;
-  status: StepStatus;
-  cached?: boolean;
-  depends_on?: string[];
-  started?: number | null;
-  finished?: number | null;
-  duration_s?: number | null;
-  exit_code?: number | null;
-  error?: IStepError | null;
-}
-
-/** An entry of GET /kale/v1/runs */
-export interface IRunSummary {
-  run_id: string;
-  notebook?: string | null;
-  pipeline?: string | null;
-  status: RunStatus;
-  created?: number | null;
-  started?: number | null;
-  finished?: number | null;
-  duration_s?: number | null;
-  /** Step counts by status. */
-  steps?: Partial<Record<StepStatus, number>>;
-  metrics?: Record<string, unknown> | null;
-}
-
-/** GET /kale/v1/runs/RUN_ID */
-export interface IRun extends Omit<IRunSummary, 'steps'> {
-  parameters?: Record<string, unknown>;
-  options?: Record<string, unknown>;
-  error?: unknown;
-  steps: IRunStep[];
-}
-
+export type IAnalysis = Analysis;
+export type IDiagnostic = Diagnostic;
+export type IStep = Step;
+export type IStepConfig = StepConfig;
+/** The role of one notebook cell in the pipeline (analysis `cells`). */
+export type ICellRole = CellRole;
 /** POST /kale/v1/runs */
-export interface IStartRunRequest {
-  path: string;
-  notebook?: unknown;
-  parameters: Record<string, unknown>;
-  use_cache: boolean;
-  fail_fast: boolean;
-  max_parallel: number | null;
-}
-
+export type IStartRunRequest = StartRunRequest;
+/** GET /kale/v1/runs/RUN_ID (and the answer of create and cancel) */
+export type IRun = Run;
+/** An entry of GET /kale/v1/runs */
+export type IRunSummary = RunSummary;
+/** GET /kale/v1/runs */
+export type IRunList = RunList;
+export type IRunStep = RunStep;
+export type IStepError = StepError;
 /** GET /kale/v1/runs/RUN_ID/steps/STEP/log */
-export interface ILogChunk {
-  text: string;
-  next_offset: number;
-}
+export type ILogChunk = LogChunk;
 
-export const ACTIVE_RUN_STATUSES: ReadonlySet<string> = new Set([
+export type Severity = Diagnostic['severity'];
+export type CellRoleName = CellRole['role'];
+export type RunStatus = Run['status'];
+export type StepStatus = RunStep['status'];
+
+export const ACTIVE_RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
   'queued',
   'running'
 ]);

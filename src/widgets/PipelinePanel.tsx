@@ -98,7 +98,8 @@ function NotebookView(props: {
     try {
       const run = await startRun({
         path: pipeline.path,
-        notebook: pipeline.model?.toJSON(),
+        notebook: pipeline.model?.toJSON() as
+          Record<string, unknown> | undefined,
         parameters: params.values,
         use_cache: settings.useCache,
         fail_fast: settings.failFast,

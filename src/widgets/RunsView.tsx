@@ -164,9 +164,9 @@ function RunDetail(props: {
   const rerun = async () => {
     setBusy(true);
     try {
-      const opts = (run.options ?? {}) as Record<string, unknown>;
+      const opts: Partial<IRun['options']> = run.options ?? {};
       const started = await startRun({
-        path: (run as any).path ?? run.notebook ?? '',
+        path: run.path ?? run.notebook,
         parameters: run.parameters ?? {},
         use_cache: opts.use_cache !== false,
         fail_fast: opts.fail_fast === true,

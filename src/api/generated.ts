@@ -1,0 +1,293 @@
+/**
+ * Generated from kale_ext/api/api.schema.json by scripts/generate-api.sh: do not edit.
+ * Change the source and run `jlpm build:api` instead.
+ */
+/* eslint-disable */
+
+/**
+ * Any request or response body under /kale/v1/. Generated from kale_ext/api/; do not edit.
+ */
+export type ApiBody =
+  | ServerInfo
+  | ErrorBody
+  | AnalyzeRequest
+  | Analysis
+  | Diagnostic
+  | Step
+  | StepConfig
+  | CellRole
+  | StartRunRequest
+  | Run
+  | RunSummary
+  | RunStep
+  | StepError
+  | RunList
+  | LogChunk;
+
+/**
+ * GET /kale/v1/info: what the frontend checks before talking to the server.
+ */
+export interface ServerInfo {
+  version: string;
+  api_version: string;
+  capabilities: string[];
+}
+/**
+ * Every 4xx/5xx answer. `code` is stable and dotted ("request.field"); `details` names the culprit
+ * (`details.field` for a request field of the wrong type).
+ */
+export interface ErrorBody {
+  message: string;
+  code: string;
+  details: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * POST /kale/v1/analyze: `{"notebook": {...}, "path": optional}` or `{"path": "saved.ipynb"}`; the notebook
+ * JSON itself (an object with "cells") is accepted too, as before.
+ */
+export interface AnalyzeRequest {
+  notebook?: {
+    [k: string]: unknown;
+  } | null;
+  path?: string | null;
+}
+/**
+ * The pipeline a notebook makes, every diagnostic, and the role of every cell.
+ */
+export interface Analysis {
+  pipeline: PipelineInfo;
+  steps: Step[];
+  parameters: {
+    [k: string]: unknown;
+  };
+  metrics: string[];
+  diagnostics: Diagnostic[];
+  cells: CellRole[];
+}
+export interface PipelineInfo {
+  name: string;
+  description?: string;
+}
+/**
+ * A pipeline step: its cells, the data it reads (and from which step) and writes, its parameters.
+ */
+export interface Step {
+  name: string;
+  cells: number[];
+  depends_on: string[];
+  inputs: string[];
+  outputs: string[];
+  parameters: string[];
+  input_sources: {
+    [k: string]: string;
+  };
+  imports?: string[];
+  config?: StepConfig;
+}
+/**
+ * Kale's step-configuration tags (image:, limit:, label:, annotation:, secret:, cache:).
+ */
+export interface StepConfig {
+  image: string | null;
+  limits: {
+    [k: string]: string;
+  };
+  labels: {
+    [k: string]: string;
+  };
+  annotations: {
+    [k: string]: string;
+  };
+  secrets: string[];
+  cache: boolean | null;
+}
+/**
+ * One finding, anchored to a notebook cell (0-based, markdown counted) and line (1-based); null when pipeline-wide.
+ */
+export interface Diagnostic {
+  severity: 'error' | 'info' | 'warning';
+  code: string;
+  cell: number | null;
+  line: number | null;
+  message: string;
+}
+/**
+ * What one notebook cell is to the pipeline: `step` names the step it joins, null when it joins none.
+ */
+export interface CellRole {
+  index: number;
+  role:
+    | 'functions'
+    | 'imports'
+    | 'markdown'
+    | 'pipeline-metrics'
+    | 'pipeline-parameters'
+    | 'raw'
+    | 'skip'
+    | 'step';
+  step: string | null;
+}
+/**
+ * POST /kale/v1/runs. `notebook` is the live (possibly unsaved) notebook JSON; without it the saved file at
+ * `path` runs. `max_parallel` null: the runner's default.
+ */
+export interface StartRunRequest {
+  path: string;
+  notebook?: {
+    [k: string]: unknown;
+  } | null;
+  parameters?: {
+    [k: string]: unknown;
+  };
+  use_cache?: boolean;
+  fail_fast?: boolean;
+  max_parallel?: number | null;
+}
+/**
+ * GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics.
+ */
+export interface Run {
+  run_id: string;
+  notebook: string;
+  path: string | null;
+  pipeline: string;
+  status:
+    'cancelled' | 'failed' | 'interrupted' | 'queued' | 'running' | 'succeeded';
+  runner: string;
+  external_id: string | null;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  duration_s: number | null;
+  metrics: {
+    [k: string]: unknown;
+  };
+  resumed_from: string | null;
+  parameters: {
+    [k: string]: unknown;
+  };
+  options: RunOptions;
+  error: string | null;
+  steps: RunStep[];
+}
+/**
+ * The options a run was started with, as recorded.
+ */
+export interface RunOptions {
+  use_cache: boolean;
+  fail_fast: boolean;
+  max_parallel: number | null;
+  launcher: string | null;
+}
+/**
+ * A step of a run. `cached_from` is the run whose outputs a cached step reused; `timings` are seconds by
+ * phase (prelude_s, load_s, cells_s, save_s, total_s) once the step ran.
+ */
+export interface RunStep {
+  name: string;
+  status:
+    | 'cached'
+    | 'cancelled'
+    | 'failed'
+    | 'queued'
+    | 'running'
+    | 'skipped'
+    | 'succeeded';
+  cached: boolean;
+  cached_from: string | null;
+  depends_on: string[];
+  started: number | null;
+  finished: number | null;
+  duration_s: number | null;
+  exit_code: number | null;
+  error: StepError | null;
+  log_path: string | null;
+  cache_key: string | null;
+  timings: {
+    [k: string]: number;
+  } | null;
+  inputs: StepInput[];
+  outputs: StepOutput[];
+}
+/**
+ * Why a step failed: `cell` is the notebook cell index (0-based, markdown counted), `line` 1-based in it.
+ */
+export interface StepError {
+  type: string | null;
+  message: string | null;
+  cell: number | null;
+  line: number | null;
+  traceback: string | null;
+}
+/**
+ * Lineage: the artifact a step read as `name`, made by step `producer` of run `producer_run`.
+ */
+export interface StepInput {
+  name: string;
+  hash: string;
+  producer: string;
+  producer_run: string;
+}
+/**
+ * An artifact a step wrote.
+ */
+export interface StepOutput {
+  name: string;
+  serializer: string;
+  hash: string;
+  size: number;
+  type: string;
+  path: string;
+}
+/**
+ * An entry of GET /kale/v1/runs. `notebook` is the absolute path; `path` is relative to the server root (null
+ * outside the server). `runner` is the backend that owns the run, `external_id` its id there (a KFP run id).
+ * `steps` counts the steps by status.
+ */
+export interface RunSummary {
+  run_id: string;
+  notebook: string;
+  path: string | null;
+  pipeline: string;
+  status:
+    'cancelled' | 'failed' | 'interrupted' | 'queued' | 'running' | 'succeeded';
+  runner: string;
+  external_id: string | null;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  duration_s: number | null;
+  metrics: {
+    [k: string]: unknown;
+  };
+  resumed_from: string | null;
+  steps: {
+    [k: string]: number;
+  };
+}
+/**
+ * GET /kale/v1/runs?notebook=PATH: newest first.
+ */
+export interface RunList {
+  runs: RunSummary[];
+}
+/**
+ * GET /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N: poll again from `next_offset` while `status` is active.
+ */
+export interface LogChunk {
+  text: string;
+  next_offset: number;
+  status:
+    | 'cached'
+    | 'cancelled'
+    | 'failed'
+    | 'queued'
+    | 'running'
+    | 'skipped'
+    | 'succeeded';
+}
+
+/** The REST API version this frontend speaks (kale_ext.api.API_VERSION). */
+export const API_VERSION = '1';
