@@ -19,8 +19,8 @@ def analyze(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
     """
     import gc
 
-    from ..pipeline.builder import build_pipeline
     from ..syntax import AST_LOCK
+    from .builder import build_pipeline
 
     # The analysis allocates many small acyclic objects (AST nodes, events); the cyclic collector's full passes over
     # a growing heap would make the run time superlinear in the notebook size, so it is paused meanwhile.
