@@ -191,10 +191,13 @@ class _CellScan:
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for e in def_time_expressions(s):
                 self.expr(e)
+            held: list[ast.AST] = list(s.decorator_list)
             if isinstance(s, ast.ClassDef):
                 self.class_body(s)
-            # A notebook decorator's wrapper and a notebook base class's methods come with the name.
-            wraps = ast.Tuple(elts=list(s.decorator_list) + list(getattr(s, "bases", [])), ctx=ast.Load())
+                held += class_held(s)
+            # A notebook decorator's wrapper, a notebook base class's methods and what the class body stored (a
+            # function as a class attribute, a default) come with the name.
+            wraps = ast.Tuple(elts=held, ctx=ast.Load())
             self.bind(s.name, ln, func=summarize(s, self.cell), carry=value_carry(wraps, self.cell))
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
             self.import_(s)
@@ -310,29 +313,38 @@ class _CellScan:
                     self.expr(k)
 
     def class_body(self, s: ast.ClassDef) -> None:
-        """A class body runs when the class statement runs: its free names are read there (methods run later)."""
-        local: set[str] = set()
+        """A class body runs when the class statement runs: the globals it reads and modifies are read and modified
+        here, once (a nested class's body too). Names it binds belong to the class; its methods run later, when the
+        class is used (scope.summarize), and its statements' values that may hold code come with the class
+        (class_held)."""
+        local: set[str] = set()  # the class namespace so far
         for node in s.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 for e in def_time_expressions(node):
                     self.free_reads(e, local)
+                if isinstance(node, ast.ClassDef):  # its own namespace: the outer class's names are not visible
+                    self.class_body(node)
                 local.add(node.name)
             else:
-                self.free_reads(node, local)
+                self.free_reads(node, local, mutations=True)
                 for n in ast.walk(node):
                     if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                         local.add(n.id)
 
-    def free_reads(self, node: ast.AST, local: set[str]) -> None:
-        summary = (
-            summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell)
-            if isinstance(node, ast.expr)
-            else None
-        )
-        names = summary.free if summary is not None else _stmt_free(node)
-        for name, line in names.items():
+    def free_reads(self, node: ast.AST, local: set[str], mutations: bool = False) -> None:
+        """Read the free names of ``node`` run in a scope of its own whose names so far are ``local``; with
+        ``mutations``, the globals it modifies (x.append(...), x[k] = ...) are modified here too."""
+        if isinstance(node, ast.expr):
+            summary = summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell)
+        else:
+            summary = _stmt_summary(node)
+        for name, line in summary.free.items():
             if name not in local:
                 self.read(name, line)
+        if mutations:
+            line = getattr(node, "lineno", 1) + self.offset
+            for name in sorted(summary.gmutates - local):
+                self.mutated(name, line)
 
     def import_(self, s: ast.Import | ast.ImportFrom) -> None:
         for a in s.names:
@@ -492,7 +504,23 @@ class _CellScan:
 _NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _stmt_free(node: ast.AST) -> dict[str, int]:
+def _stmt_summary(node: ast.AST) -> FuncSummary:
     body = node.body if isinstance(node, ast.Module) else [node]
     fake = ast.FunctionDef(name="<body>", args=_NO_ARGS, body=body, decorator_list=[], returns=None, lineno=1)
-    return summarize(fake, -1).free
+    return summarize(fake, -1)
+
+
+def class_held(s: ast.ClassDef) -> list[ast.AST]:
+    """The parts of a class statement whose values the class keeps and may call later: bases and keywords (a
+    notebook base class's or metaclass's methods), and its body's statements (a function stored as a class attribute,
+    a method's default or decorator), nested classes included; method bodies are the class summary's concern."""
+    held: list[ast.AST] = [*s.bases, *(k.value for k in s.keywords)]
+    for node in s.body:
+        if isinstance(node, ast.ClassDef):
+            held += node.decorator_list
+            held += class_held(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            held += def_time_expressions(node)
+        else:
+            held.append(node)
+    return held

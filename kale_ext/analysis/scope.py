@@ -225,14 +225,18 @@ def summarize(node: ast.AST, cell: int) -> FuncSummary:
     scan = _BodyScan()
     s.is_class = isinstance(node, ast.ClassDef)
     if isinstance(node, ast.ClassDef):
-        # A class body runs at definition (flow.py reads its names there); its methods run later, when used.
+        # The class body runs once, when the class statement runs: cellscan reads and mutates its globals there
+        # (a class attribute keeps the value it read). Using the class later runs only its methods and lambdas (and
+        # those of nested classes), which see the globals and not the class namespace: only they make the summary.
         scan.scan(node.body)
-        s.free = scan.free_loads(scan.stored)  # class-level names are not visible inside methods: Python agrees
+        refs: set[str] = set()
         for inner in scan.nested:
+            for n, ln in inner.free.items():
+                s.free.setdefault(n, ln)
             s.gwrites |= inner.gwrites
             s.gmutates |= inner.gmutates
-        s.gmutates |= {n for n in scan.mutated if n not in scan.stored}
-        s.refs = _refs(scan, s.free)
+            refs |= inner.refs
+        s.refs = {n for n in refs if n in s.free}
         return s
     params = arg_names(node.args)
     s.params = [a.arg for a in node.args.posonlyargs + node.args.args]
