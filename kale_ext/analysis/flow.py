@@ -14,7 +14,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
-from ..notebook.cells import parse_cell
+from ..notebook.cells import ParsedCell, parse_cell
 from ..pipeline.model import Diagnostic
 from .cellscan import scan_cell
 from .diagnostics import make
@@ -34,7 +34,7 @@ from .events import (
     StarImport,
     Unbind,
 )
-from .layout import Layout
+from .layout import CellRole, Layout
 from .starimports import star_exports
 
 PRELUDE, PARAM, METRICS = -1, -2, -3
@@ -124,53 +124,52 @@ class Flow:
 
     # -- driving ------------------------------------------------------------------------------------------------
     def run(self) -> FlowResult:
-        roles = {"prelude": PRELUDE, "parameters": PARAM, "metrics": METRICS}
         for c in self.lay.cells:
-            if not c.source.strip():
-                continue
-            parsed = parse_cell(c.source)
-            if parsed.tree is None:
-                if c.role != "skip":
-                    self.diags.append(
-                        make(
-                            "syntax.error",
-                            c.index,
-                            parsed.error_line,
-                            f"syntax error: {parsed.error}; "
-                            "fix the code (names bound in this cell are unknown to the analysis)",
-                        )
-                    )
-                continue
-            if c.role == "skip":
-                for ev in scan_cell(parsed.tree, c.index):
-                    if isinstance(ev, Bind):
-                        self.skip_bound.setdefault(ev.name, c.index)
-                continue
-            ctx = c.step if c.role == "step" else roles[c.role]
-            if ctx != self.ctx:
-                self.local = set()
-                self.ctx = ctx
-            self.cell = c.index
-            if c.role == "metrics":
-                self.metrics_cell(parsed.tree)
-                continue
-            try:
-                self.process(scan_cell(parsed.tree, c.index))
-            except RecursionError:
-                self.diags.append(
-                    make(
-                        "syntax.error",
-                        c.index,
-                        None,
-                        "this cell is nested too deeply to analyze; split its long expressions into several statements",
-                    )
-                )
-                continue
-            if c.role == "parameters":
-                self.parameters_cell(parsed.tree)
+            if c.source.strip():
+                self.cell_flow(c)
         self.classify_unresolved()
         final = {n: PRELUDE if b.imp is not None else b.producer for n, b in self.state.items()}
         return FlowResult(self.steps, self.parameters, self.metrics, self.metric_sources, final, self.diags)
+
+    def cell_flow(self, c: CellRole) -> None:
+        parsed = parse_cell(c.source)
+        if parsed.tree is None:
+            if c.role != "skip":  # a skip cell never runs: its syntax does not matter
+                self.diags.append(_unparsable(c.index, parsed))
+            return
+        if c.role == "skip":
+            try:
+                events = scan_cell(parsed.tree, c.index)
+            except (RecursionError, MemoryError):
+                return
+            for ev in events:
+                if isinstance(ev, Bind):
+                    self.skip_bound.setdefault(ev.name, c.index)
+            return
+        ctx = c.step if c.role == "step" and c.step is not None else _ROLES[c.role]
+        if ctx != self.ctx:
+            self.local = set()
+            self.ctx = ctx
+        self.cell = c.index
+        if c.role == "metrics":
+            self.metrics_cell(parsed.tree)
+            return
+        try:
+            self.process(scan_cell(parsed.tree, c.index))
+        except (RecursionError, MemoryError) as exc:  # the analysis' own walks are recursive, like Python's parser
+            self.diags.append(
+                make(
+                    "syntax.too_complex",
+                    c.index,
+                    None,
+                    f"this cell nests expressions too deeply to analyze ({type(exc).__name__}); split its long or "
+                    "deeply nested expressions into several statements (names bound in this cell may be unknown "
+                    "to the analysis)",
+                )
+            )
+            return
+        if c.role == "parameters":
+            self.parameters_cell(parsed.tree)
 
     def process(self, events: list[Event]) -> None:
         for ev in events:  # most frequent kinds first
@@ -643,6 +642,25 @@ class Flow:
 
 
 _MISSING = object()
+_ROLES = {"prelude": PRELUDE, "parameters": PARAM, "metrics": METRICS}
+
+
+def _unparsable(cell: int, parsed: ParsedCell) -> Diagnostic:
+    if parsed.too_complex:
+        return make(
+            "syntax.too_complex",
+            cell,
+            parsed.error_line,
+            f"this cell is too complex for Python's parser ({parsed.error}): an expression is chained or nested too "
+            "deeply. Split it into several statements (add many terms up in a loop, build a nested value step by "
+            "step); names bound in this cell are unknown to the analysis",
+        )
+    return make(
+        "syntax.error",
+        cell,
+        parsed.error_line,
+        f"syntax error: {parsed.error}; fix the code (names bound in this cell are unknown to the analysis)",
+    )
 
 
 def _literal(node: ast.AST):
