@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+from collections.abc import Sequence
 
 from ..notebook.cells import parse_snippet
 from .events import (
@@ -28,7 +30,15 @@ from .events import (
     StarImport,
     Unbind,
 )
-from .scope import FuncSummary, alias_sources, def_time_expressions, root_name, summarize, target_names
+from .scope import (
+    Comprehension,
+    FuncSummary,
+    alias_sources,
+    def_time_expressions,
+    root_name,
+    summarize,
+    target_names,
+)
 
 _OPENERS = {
     "open": "an open file",
@@ -53,16 +63,16 @@ _OPENERS = {
 _VAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)|\{([^{}]+)\}")
 
 
-def value_carry(node: ast.AST | None, cell: int) -> CarryInfo:
+def value_carry(node: ast.AST | None, cell: int, more: Sequence[ast.AST] = ()) -> CarryInfo:
     """What of the notebook's functions and classes a value may hold (see Bind.carry): the names an expression reads
     other than as a callee (their functions, classes and carried code may be stored in the value), the names it calls
     (a class call makes an instance; a function may return code) and the summaries of the lambdas it creates."""
-    if node is None:
+    if node is None and not more:
         return NO_CARRY
     names: list[str] = []
     calls: list[str] = []
     lambdas: list[FuncSummary] = []
-    stack = [node]
+    stack = [node, *more] if node is not None else list(more)
     while stack:
         n = stack.pop()
         if isinstance(n, ast.Name):
@@ -197,8 +207,7 @@ class _CellScan:
                 held += class_held(s)
             # A notebook decorator's wrapper, a notebook base class's methods and what the class body stored (a
             # function as a class attribute, a default) come with the name.
-            wraps = ast.Tuple(elts=held, ctx=ast.Load())
-            self.bind(s.name, ln, func=summarize(s, self.cell), carry=value_carry(wraps, self.cell))
+            self.bind(s.name, ln, func=summarize(s, self.cell), carry=value_carry(None, self.cell, held))
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
             self.import_(s)
         elif isinstance(s, (ast.For, ast.AsyncFor)):
@@ -230,7 +239,7 @@ class _CellScan:
                         value_carry(item.context_expr, self.cell),
                     )
             self.block(s.body)
-        elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        elif isinstance(s, ast.Try) or (sys.version_info >= (3, 11) and isinstance(s, ast.TryStar)):
             self.block(s.body, True)
             for h in s.handlers:
                 if h.type is not None:
@@ -285,7 +294,7 @@ class _CellScan:
         elif isinstance(t, (ast.Attribute, ast.Subscript)):
             self.mutation_target(t, ln, carry)
 
-    def mutation_target(self, t: ast.AST, ln: int, carry: CarryInfo = NO_CARRY) -> None:
+    def mutation_target(self, t: ast.Attribute | ast.Subscript, ln: int, carry: CarryInfo = NO_CARRY) -> None:
         """obj.a = ..., d[k] = ..., del d[k], x[0] += ...: reads the pieces, then mutates the root object."""
         v = t.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("globals", "locals", "vars"):
@@ -386,7 +395,7 @@ class _CellScan:
         for child in ast.iter_child_nodes(node):
             self.expr(child)
 
-    def scoped(self, node: ast.AST) -> None:
+    def scoped(self, node: ast.Lambda | Comprehension) -> None:
         """A lambda or comprehension: its own scope. Free names are read here (conservatively, for a lambda);
         := inside a comprehension binds in the cell's scope; method calls on outer names mutate them."""
         if isinstance(node, ast.Lambda):
@@ -443,8 +452,8 @@ class _CellScan:
 
     def magic(self, node: ast.Call, method: str) -> bool:
         """get_ipython().system/getoutput/run_line_magic/run_cell_magic(...) as IPython's transformer writes them."""
-        args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
-        if not args or any(a is None for a in args):
+        args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if not args or len(args) != len(node.args):
             return False
         ln = node.lineno
         if method in ("system", "getoutput"):
@@ -505,7 +514,7 @@ _NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw
 
 
 def _stmt_summary(node: ast.AST) -> FuncSummary:
-    body = node.body if isinstance(node, ast.Module) else [node]
+    body: list[ast.stmt] = node.body if isinstance(node, ast.Module) else [node]  # type: ignore[list-item]
     fake = ast.FunctionDef(name="<body>", args=_NO_ARGS, body=body, decorator_list=[], returns=None, lineno=1)
     return summarize(fake, -1)
 

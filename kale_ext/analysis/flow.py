@@ -35,6 +35,7 @@ from .events import (
     Unbind,
 )
 from .layout import CellRole, Layout
+from .scope import FuncSummary
 from .starimports import star_exports
 
 PRELUDE, PARAM, METRICS = -1, -2, -3
@@ -76,7 +77,7 @@ class Binding:
         self.fallback: Binding | None = None
         # Notebook functions and classes the value may hold (an alias, a container, an instance, a bound method, a
         # closure returned by a function): using the value may call them, so reading it reads their free globals.
-        self.carries: frozenset = frozenset()
+        self.carries: frozenset[FuncSummary] = frozenset()
 
 
 @dataclass
@@ -319,7 +320,7 @@ class Flow:
             self.touch(name, group, line)
 
     def alias_sources(self, name: str, sources: tuple[str, ...]) -> set[str]:
-        out = set()
+        out: set[str] = set()
         for s in sources:
             if s == name:
                 out.update(self.groups.get(name, ()))
@@ -446,7 +447,7 @@ class Flow:
     def apply_function(self, name: str, b: Binding, line: int) -> None:
         """Using a notebook function or class, or a value that may hold some (Binding.carries), reads their free
         globals, transitively, with the values current here."""
-        funcs = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
+        funcs: tuple[FuncSummary, ...] = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
         for f in funcs:
             reads, writes, mutates = self.closure(f)
             via = f"{name} (defined in cell {f.cell})" if f is b.func else f"{f.name} (held by {name}, cell {f.cell})"
@@ -682,9 +683,8 @@ def _printed_names(s: ast.stmt) -> list[str] | None:
         and not s.value.keywords
     ):
         return None
-    if not all(isinstance(a, ast.Name) for a in s.value.args):
-        return None
-    return [a.id for a in s.value.args]
+    names = [a.id for a in s.value.args if isinstance(a, ast.Name)]
+    return names if len(names) == len(s.value.args) else None
 
 
 def run_flow(lay: Layout) -> FlowResult:
