@@ -22,3 +22,23 @@ def test_core_does_not_import_the_web_stack():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pipeline_package_does_not_import_the_analysis():
+    """The import direction is analysis -> pipeline.model: the model (and all of kale_ext.pipeline) must load without
+    kale_ext.analysis, and the model itself without any other part of kale_ext."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import kale_ext.pipeline.model\n"
+        "model_deps = sorted(m for m in sys.modules if m.startswith('kale_ext.') and m not in\n"
+        "    ('kale_ext._version', 'kale_ext.pipeline', 'kale_ext.pipeline.model'))\n"
+        "import kale_ext.pipeline\n"
+        "names = [i.name for i in pkgutil.walk_packages(kale_ext.pipeline.__path__, 'kale_ext.pipeline.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m == 'kale_ext.analysis' or m.startswith('kale_ext.analysis.'))\n"
+        "print('model imports', model_deps, '; pipeline modules', names, '; analysis modules', bad)\n"
+        "sys.exit(1 if bad or model_deps or 'kale_ext.pipeline.model' not in names else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 def analyze(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
     """Analyze a notebook dict (nbformat 4 JSON). ``name`` is used when the notebook metadata names no pipeline.
 
-    Raises NotebookError when ``nb`` is not a notebook; problems in the notebook itself are diagnostics.
+    Raises NotebookError when ``nb`` is not a notebook, or is nested too deeply to read at all; problems in the
+    notebook's cells (a cell too complex to parse or analyze included) are diagnostics on their cells.
     """
     import gc
 
-    from ..pipeline.builder import build_pipeline
+    from ..errors import NotebookError
     from ..syntax import AST_LOCK
+    from .builder import build_pipeline
 
     # The analysis allocates many small acyclic objects (AST nodes, events); the cyclic collector's full passes over
     # a growing heap would make the run time superlinear in the notebook size, so it is paused meanwhile.
@@ -30,6 +32,12 @@ def analyze(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
         gc.disable()
         try:
             return build_pipeline(nb, name=name)
+        except (RecursionError, MemoryError) as exc:  # cells catch their own: this is the notebook's structure
+            raise NotebookError(
+                f"the notebook is nested too deeply to read ({type(exc).__name__}); expected nbformat-4 JSON whose "
+                "metadata is a few levels deep: remove the deeply nested metadata",
+                code="notebook.too_complex",
+            ) from None
         finally:
             if enabled:
                 gc.enable()

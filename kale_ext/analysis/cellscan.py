@@ -1,6 +1,6 @@
-"""Turn one cell's module-level code into an ordered list of name events (read, bind, mutate, delete, call, dynamic,
-star import) following Python's execution order and scoping; IPython magics that run Python (%time, %%capture,
-%%time) are scanned too, and the names they bind are tracked.
+"""Turn one cell's module-level code into an ordered list of typed name events (kale_ext.analysis.events: read,
+bind, mutate, delete, call, dynamic, star import ...) following Python's execution order and scoping; IPython magics
+that run Python (%time, %%capture, %%time) are scanned too, and the names they bind are tracked.
 
 Uses only the stdlib ast (and, through kale_ext.notebook.cells, IPython's transformer for magic bodies).
 Must not import tornado or jupyter_server.
@@ -10,12 +10,35 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+from collections.abc import Sequence
 
 from ..notebook.cells import parse_snippet
-from .scope import FuncSummary, alias_sources, def_time_expressions, root_name, summarize, target_names
-
-READ, BIND, MUTATE, DELETE, UNBIND, CALL, DYNAMIC, STAR, SOFT, LREAD, CARRY = range(11)
-NO_CARRY: tuple = ((), (), ())
+from .events import (
+    NO_CARRY,
+    Bind,
+    Call,
+    Carry,
+    CarryInfo,
+    Delete,
+    Dynamic,
+    Event,
+    LocalRead,
+    Mutate,
+    Read,
+    SoftRead,
+    StarImport,
+    Unbind,
+)
+from .scope import (
+    Comprehension,
+    FuncSummary,
+    alias_sources,
+    def_time_expressions,
+    root_name,
+    summarize,
+    target_names,
+)
 
 _OPENERS = {
     "open": "an open file",
@@ -40,32 +63,16 @@ _OPENERS = {
 _VAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)|\{([^{}]+)\}")
 
 
-class Bind:
-    """How a name gets bound: what it may alias, whether the binding is conditional, and what kind of value it is."""
-
-    __slots__ = ("sources", "cond", "imp", "func", "unpicklable", "callee", "carry")
-
-    def __init__(self, sources=(), cond=False, imp=None, func=None, unpicklable=None, callee=None, carry=NO_CARRY):
-        self.sources: tuple[str, ...] = sources
-        self.cond: bool = cond
-        self.imp: str | None = imp  # the import statement that binds it
-        self.func: FuncSummary | None = func
-        self.unpicklable: str | None = unpicklable
-        self.callee: str | None = callee  # `x = f(...)`: f, to tell a generator function's result
-        # What the value may hold of the notebook's code: (names it is built from, names it calls, inline lambdas).
-        self.carry: tuple = carry
-
-
-def value_carry(node: ast.AST | None, cell: int) -> tuple:
+def value_carry(node: ast.AST | None, cell: int, more: Sequence[ast.AST] = ()) -> CarryInfo:
     """What of the notebook's functions and classes a value may hold (see Bind.carry): the names an expression reads
     other than as a callee (their functions, classes and carried code may be stored in the value), the names it calls
     (a class call makes an instance; a function may return code) and the summaries of the lambdas it creates."""
-    if node is None:
+    if node is None and not more:
         return NO_CARRY
     names: list[str] = []
     calls: list[str] = []
     lambdas: list[FuncSummary] = []
-    stack = [node]
+    stack = [node, *more] if node is not None else list(more)
     while stack:
         n = stack.pop()
         if isinstance(n, ast.Name):
@@ -100,7 +107,7 @@ def unpicklable_kind(node: ast.AST | None) -> str | None:
     return None
 
 
-def scan_cell(tree: ast.Module, cell: int) -> list[tuple]:
+def scan_cell(tree: ast.Module, cell: int) -> list[Event]:
     scan = _CellScan(cell)
     scan.block(tree.body)
     return scan.events
@@ -109,7 +116,7 @@ def scan_cell(tree: ast.Module, cell: int) -> list[tuple]:
 class _CellScan:
     def __init__(self, cell: int) -> None:
         self.cell = cell
-        self.events: list[tuple] = []
+        self.events: list[Event] = []
         self.cond = 0  # > 0 inside if/for/while/try: a binding there may not happen
         self.offset = 0  # line offset for code found inside a cell magic
         # Names bound inside the conditional blocks we are in: a read there follows the binding (LREAD), even though
@@ -134,17 +141,17 @@ class _CellScan:
         self.bound_here.pop()
 
     def bind(self, name: str, line: int, **kw) -> None:
-        self.events.append((BIND, name, line + self.offset, Bind(cond=self.cond > 0, **kw)))
+        self.events.append(Bind(name, line + self.offset, cond=self.cond > 0, **kw))
         if self.bound_here:
             self.bound_here[-1].add(name)
 
     def mutated(self, name: str, line: int) -> None:
         """A mutation of ``name`` (line is absolute); local when it follows a binding in the same conditional block."""
-        self.events.append((MUTATE, name, line, any(name in b for b in self.bound_here)))
+        self.events.append(Mutate(name, line, any(name in b for b in self.bound_here)))
 
     def read(self, name: str, line: int) -> None:
         local = any(name in b for b in self.bound_here)
-        self.events.append((LREAD if local else READ, name, line + self.offset))
+        self.events.append(LocalRead(name, line + self.offset) if local else Read(name, line + self.offset))
 
     def stmt(self, s: ast.stmt) -> None:
         ln = s.lineno
@@ -153,8 +160,9 @@ class _CellScan:
             for e in def_time_expressions(s.value):  # f = lambda: ...: like a def, the body reads when called
                 self.expr(e)
             self.target(s.targets[0], None, (), ln, None, None, value_carry(s.value, self.cell))
-            if isinstance(s.targets[0], ast.Name):
-                self.events[-1][3].func = summarize(s.value, self.cell)
+            last = self.events[-1]
+            if isinstance(s.targets[0], ast.Name) and isinstance(last, Bind):
+                last.func = summarize(s.value, self.cell)
         elif isinstance(s, ast.Assign):
             self.expr(s.value)
             srcs = alias_sources(s.value)
@@ -187,17 +195,19 @@ class _CellScan:
         elif isinstance(s, ast.Delete):
             for t in s.targets:
                 for n in target_names(t) if isinstance(t, (ast.Tuple, ast.List, ast.Name)) else []:
-                    ev.append((DELETE, n, ln + self.offset))
+                    ev.append(Delete(n, ln + self.offset))
                 if isinstance(t, (ast.Attribute, ast.Subscript)):
                     self.mutation_target(t, ln)
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for e in def_time_expressions(s):
                 self.expr(e)
+            held: list[ast.AST] = list(s.decorator_list)
             if isinstance(s, ast.ClassDef):
                 self.class_body(s)
-            # A notebook decorator's wrapper and a notebook base class's methods come with the name.
-            wraps = ast.Tuple(elts=list(s.decorator_list) + list(getattr(s, "bases", [])), ctx=ast.Load())
-            self.bind(s.name, ln, func=summarize(s, self.cell), carry=value_carry(wraps, self.cell))
+                held += class_held(s)
+            # A notebook decorator's wrapper, a notebook base class's methods and what the class body stored (a
+            # function as a class attribute, a default) come with the name.
+            self.bind(s.name, ln, func=summarize(s, self.cell), carry=value_carry(None, self.cell, held))
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
             self.import_(s)
         elif isinstance(s, (ast.For, ast.AsyncFor)):
@@ -229,7 +239,7 @@ class _CellScan:
                         value_carry(item.context_expr, self.cell),
                     )
             self.block(s.body)
-        elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        elif isinstance(s, ast.Try) or (sys.version_info >= (3, 11) and isinstance(s, ast.TryStar)):
             self.block(s.body, True)
             for h in s.handlers:
                 if h.type is not None:
@@ -239,7 +249,7 @@ class _CellScan:
                     self.bind(h.name, h.lineno)
                 self.block(h.body)
                 if h.name:  # Python deletes the name at the end of the handler
-                    ev.append((UNBIND, h.name, (h.end_lineno or h.lineno) + self.offset))
+                    ev.append(Unbind(h.name, (h.end_lineno or h.lineno) + self.offset))
                 self.pop()
             self.block(s.orelse, True)
             self.block(s.finalbody)
@@ -258,12 +268,14 @@ class _CellScan:
             for child in ast.iter_child_nodes(s):
                 self.expr(child)
 
-    def carried(self, name: str, line: int, carry: tuple) -> None:
+    def carried(self, name: str, line: int, carry: CarryInfo) -> None:
         """``name``'s object now (also) holds what ``carry`` describes: x.append(f), d[k] = f, o.cb = f, xs += [f]."""
         if carry is not NO_CARRY:
-            self.events.append((CARRY, name, line, carry))
+            self.events.append(Carry(name, line, carry))
 
-    def target(self, t: ast.AST, value: ast.AST | None, srcs, ln: int, kind, callee, carry=NO_CARRY) -> None:
+    def target(
+        self, t: ast.AST, value: ast.AST | None, srcs, ln: int, kind, callee, carry: CarryInfo = NO_CARRY
+    ) -> None:
         if isinstance(t, ast.Name):
             self.bind(t.id, ln, sources=tuple(srcs), unpicklable=kind, callee=callee, carry=carry)
         elif isinstance(t, (ast.Tuple, ast.List)):
@@ -282,11 +294,11 @@ class _CellScan:
         elif isinstance(t, (ast.Attribute, ast.Subscript)):
             self.mutation_target(t, ln, carry)
 
-    def mutation_target(self, t: ast.AST, ln: int, carry: tuple = NO_CARRY) -> None:
+    def mutation_target(self, t: ast.Attribute | ast.Subscript, ln: int, carry: CarryInfo = NO_CARRY) -> None:
         """obj.a = ..., d[k] = ..., del d[k], x[0] += ...: reads the pieces, then mutates the root object."""
         v = t.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("globals", "locals", "vars"):
-            self.events.append((DYNAMIC, f"{v.func.id}()[...] =", t.lineno + self.offset))
+            self.events.append(Dynamic(f"{v.func.id}()[...] =", t.lineno + self.offset))
         self.expr(t.value)
         if isinstance(t, ast.Subscript):
             self.expr(t.slice)
@@ -310,29 +322,38 @@ class _CellScan:
                     self.expr(k)
 
     def class_body(self, s: ast.ClassDef) -> None:
-        """A class body runs when the class statement runs: its free names are read there (methods run later)."""
-        local: set[str] = set()
+        """A class body runs when the class statement runs: the globals it reads and modifies are read and modified
+        here, once (a nested class's body too). Names it binds belong to the class; its methods run later, when the
+        class is used (scope.summarize), and its statements' values that may hold code come with the class
+        (class_held)."""
+        local: set[str] = set()  # the class namespace so far
         for node in s.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 for e in def_time_expressions(node):
                     self.free_reads(e, local)
+                if isinstance(node, ast.ClassDef):  # its own namespace: the outer class's names are not visible
+                    self.class_body(node)
                 local.add(node.name)
             else:
-                self.free_reads(node, local)
+                self.free_reads(node, local, mutations=True)
                 for n in ast.walk(node):
                     if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                         local.add(n.id)
 
-    def free_reads(self, node: ast.AST, local: set[str]) -> None:
-        summary = (
-            summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell)
-            if isinstance(node, ast.expr)
-            else None
-        )
-        names = summary.free if summary is not None else _stmt_free(node)
-        for name, line in names.items():
+    def free_reads(self, node: ast.AST, local: set[str], mutations: bool = False) -> None:
+        """Read the free names of ``node`` run in a scope of its own whose names so far are ``local``; with
+        ``mutations``, the globals it modifies (x.append(...), x[k] = ...) are modified here too."""
+        if isinstance(node, ast.expr):
+            summary = summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell)
+        else:
+            summary = _stmt_summary(node)
+        for name, line in summary.free.items():
             if name not in local:
                 self.read(name, line)
+        if mutations:
+            line = getattr(node, "lineno", 1) + self.offset
+            for name in sorted(summary.gmutates - local):
+                self.mutated(name, line)
 
     def import_(self, s: ast.Import | ast.ImportFrom) -> None:
         for a in s.names:
@@ -342,7 +363,7 @@ class _CellScan:
                 continue
             module = "." * s.level + (s.module or "")
             if a.name == "*":
-                self.events.append((STAR, module, s.lineno + self.offset, f"from {module} import *"))
+                self.events.append(StarImport(module, s.lineno + self.offset, f"from {module} import *"))
             else:
                 stmt = f"from {module} import {a.name}" + (f" as {a.asname}" if a.asname else "")
                 self.bind(a.asname or a.name, s.lineno, imp=stmt)
@@ -374,7 +395,7 @@ class _CellScan:
         for child in ast.iter_child_nodes(node):
             self.expr(child)
 
-    def scoped(self, node: ast.AST) -> None:
+    def scoped(self, node: ast.Lambda | Comprehension) -> None:
         """A lambda or comprehension: its own scope. Free names are read here (conservatively, for a lambda);
         := inside a comprehension binds in the cell's scope; method calls on outer names mutate them."""
         if isinstance(node, ast.Lambda):
@@ -403,9 +424,9 @@ class _CellScan:
             if inner == "get_ipython" and self.magic(node, f.attr):
                 return
             if inner in ("globals", "locals", "vars") and f.attr in ("update", "setdefault", "__setitem__", "pop"):
-                self.events.append((DYNAMIC, f"{inner}().{f.attr}", ln))
+                self.events.append(Dynamic(f"{inner}().{f.attr}", ln))
         if isinstance(f, ast.Name) and f.id in ("exec", "eval", "execfile"):
-            self.events.append((DYNAMIC, f.id, ln))
+            self.events.append(Dynamic(f.id, ln))
         self.expr(f)
         for a in node.args:
             self.expr(a)
@@ -424,15 +445,15 @@ class _CellScan:
                 if name is not None:
                     self.mutated(name, ln)
                     self.carried(name, ln, value_carry(node.args[2], self.cell))
-            args = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
+            args: list[tuple[int | str, str]] = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
             args += [(k.arg, k.value.id) for k in node.keywords if k.arg and isinstance(k.value, ast.Name)]
             if args:
-                self.events.append((CALL, f.id, ln, args))
+                self.events.append(Call(f.id, ln, args))
 
     def magic(self, node: ast.Call, method: str) -> bool:
         """get_ipython().system/getoutput/run_line_magic/run_cell_magic(...) as IPython's transformer writes them."""
-        args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
-        if not args or any(a is None for a in args):
+        args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if not args or len(args) != len(node.args):
             return False
         ln = node.lineno
         if method in ("system", "getoutput"):
@@ -444,7 +465,7 @@ class _CellScan:
             elif name == "timeit":
                 self.snippet(line, ln - 1, binds=False)
             elif name in ("run", "load", "store"):
-                self.events.append((DYNAMIC, f"%{name}", ln + self.offset))
+                self.events.append(Dynamic(f"%{name}", ln + self.offset))
             else:
                 self.expand_reads(line, ln)
         elif method == "run_cell_magic" and len(args) == 3:
@@ -478,7 +499,7 @@ class _CellScan:
         """IPython expands $name and {expr} in shell commands and magic arguments, when they resolve."""
         for m in _VAR.finditer(text):
             if m.group(1):
-                self.events.append((SOFT, m.group(1), ln + self.offset))
+                self.events.append(SoftRead(m.group(1), ln + self.offset))
                 continue
             try:
                 tree = ast.parse(m.group(2).strip(), mode="eval")
@@ -486,13 +507,29 @@ class _CellScan:
                 continue
             for n in ast.walk(tree):
                 if isinstance(n, ast.Name):
-                    self.events.append((SOFT, n.id, ln + self.offset))
+                    self.events.append(SoftRead(n.id, ln + self.offset))
 
 
 _NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _stmt_free(node: ast.AST) -> dict[str, int]:
-    body = node.body if isinstance(node, ast.Module) else [node]
+def _stmt_summary(node: ast.AST) -> FuncSummary:
+    body: list[ast.stmt] = node.body if isinstance(node, ast.Module) else [node]  # type: ignore[list-item]
     fake = ast.FunctionDef(name="<body>", args=_NO_ARGS, body=body, decorator_list=[], returns=None, lineno=1)
-    return summarize(fake, -1).free
+    return summarize(fake, -1)
+
+
+def class_held(s: ast.ClassDef) -> list[ast.AST]:
+    """The parts of a class statement whose values the class keeps and may call later: bases and keywords (a
+    notebook base class's or metaclass's methods), and its body's statements (a function stored as a class attribute,
+    a method's default or decorator), nested classes included; method bodies are the class summary's concern."""
+    held: list[ast.AST] = [*s.bases, *(k.value for k in s.keywords)]
+    for node in s.body:
+        if isinstance(node, ast.ClassDef):
+            held += node.decorator_list
+            held += class_held(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            held += def_time_expressions(node)
+        else:
+            held.append(node)
+    return held

@@ -10,6 +10,7 @@ from ..pipeline.model import Diagnostic
 
 CODES: dict[str, tuple[str, str]] = {
     "syntax.error": ("error", "a cell is not valid Python (after IPython syntax is transformed)"),
+    "syntax.too_complex": ("error", "a cell nests or chains expressions deeper than the parser or the analysis allows"),
     "name.undefined": ("error", "a name is read but never bound before it (or was deleted)"),
     "name.undefined_skip": ("error", "a name is read but bound only in a skip cell"),
     "name.defined_later": ("error", "a name is read before the cell that first binds it"),

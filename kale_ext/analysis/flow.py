@@ -14,26 +14,28 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
-from ..notebook.cells import parse_cell
+from ..notebook.cells import ParsedCell, parse_cell
 from ..pipeline.model import Diagnostic
-from .cellscan import (
-    BIND,
-    CALL,
-    CARRY,
-    DELETE,
-    DYNAMIC,
-    LREAD,
-    MUTATE,
-    NO_CARRY,
-    READ,
-    SOFT,
-    STAR,
-    UNBIND,
-    Bind,
-    scan_cell,
-)
+from .cellscan import scan_cell
 from .diagnostics import make
-from .layout import Layout
+from .events import (
+    NO_CARRY,
+    Bind,
+    Call,
+    Carry,
+    CarryInfo,
+    Delete,
+    Dynamic,
+    Event,
+    LocalRead,
+    Mutate,
+    Read,
+    SoftRead,
+    StarImport,
+    Unbind,
+)
+from .layout import CellRole, Layout
+from .scope import FuncSummary
 from .starimports import star_exports
 
 PRELUDE, PARAM, METRICS = -1, -2, -3
@@ -75,7 +77,7 @@ class Binding:
         self.fallback: Binding | None = None
         # Notebook functions and classes the value may hold (an alias, a container, an instance, a bound method, a
         # closure returned by a function): using the value may call them, so reading it reads their free globals.
-        self.carries: frozenset = frozenset()
+        self.carries: frozenset[FuncSummary] = frozenset()
 
 
 @dataclass
@@ -123,83 +125,81 @@ class Flow:
 
     # -- driving ------------------------------------------------------------------------------------------------
     def run(self) -> FlowResult:
-        roles = {"prelude": PRELUDE, "parameters": PARAM, "metrics": METRICS}
         for c in self.lay.cells:
-            if not c.source.strip():
-                continue
-            parsed = parse_cell(c.source)
-            if parsed.tree is None:
-                if c.role != "skip":
-                    self.diags.append(
-                        make(
-                            "syntax.error",
-                            c.index,
-                            parsed.error_line,
-                            f"syntax error: {parsed.error}; "
-                            "fix the code (names bound in this cell are unknown to the analysis)",
-                        )
-                    )
-                continue
-            if c.role == "skip":
-                for ev in scan_cell(parsed.tree, c.index):
-                    if ev[0] == BIND:
-                        self.skip_bound.setdefault(ev[1], c.index)
-                continue
-            ctx = c.step if c.role == "step" else roles[c.role]
-            if ctx != self.ctx:
-                self.local = set()
-                self.ctx = ctx
-            self.cell = c.index
-            if c.role == "metrics":
-                self.metrics_cell(parsed.tree)
-                continue
-            try:
-                self.process(scan_cell(parsed.tree, c.index))
-            except RecursionError:
-                self.diags.append(
-                    make(
-                        "syntax.error",
-                        c.index,
-                        None,
-                        "this cell is nested too deeply to analyze; split its long expressions into several statements",
-                    )
-                )
-                continue
-            if c.role == "parameters":
-                self.parameters_cell(parsed.tree)
+            if c.source.strip():
+                self.cell_flow(c)
         self.classify_unresolved()
         final = {n: PRELUDE if b.imp is not None else b.producer for n, b in self.state.items()}
         return FlowResult(self.steps, self.parameters, self.metrics, self.metric_sources, final, self.diags)
 
-    def process(self, events: list[tuple]) -> None:
-        for ev in events:
-            kind, name, line = ev[0], ev[1], ev[2]
-            if kind == READ:
-                self.read(name, line)
-            elif kind == LREAD:
-                b = self.state.get(name)
+    def cell_flow(self, c: CellRole) -> None:
+        parsed = parse_cell(c.source)
+        if parsed.tree is None:
+            if c.role != "skip":  # a skip cell never runs: its syntax does not matter
+                self.diags.append(_unparsable(c.index, parsed))
+            return
+        if c.role == "skip":
+            try:
+                events = scan_cell(parsed.tree, c.index)
+            except (RecursionError, MemoryError):
+                return
+            for ev in events:
+                if isinstance(ev, Bind):
+                    self.skip_bound.setdefault(ev.name, c.index)
+            return
+        ctx = c.step if c.role == "step" and c.step is not None else _ROLES[c.role]
+        if ctx != self.ctx:
+            self.local = set()
+            self.ctx = ctx
+        self.cell = c.index
+        if c.role == "metrics":
+            self.metrics_cell(parsed.tree)
+            return
+        try:
+            self.process(scan_cell(parsed.tree, c.index))
+        except (RecursionError, MemoryError) as exc:  # the analysis' own walks are recursive, like Python's parser
+            self.diags.append(
+                make(
+                    "syntax.too_complex",
+                    c.index,
+                    None,
+                    f"this cell nests expressions too deeply to analyze ({type(exc).__name__}); split its long or "
+                    "deeply nested expressions into several statements (names bound in this cell may be unknown "
+                    "to the analysis)",
+                )
+            )
+            return
+        if c.role == "parameters":
+            self.parameters_cell(parsed.tree)
+
+    def process(self, events: list[Event]) -> None:
+        for ev in events:  # most frequent kinds first
+            if isinstance(ev, Read):
+                self.read(ev.name, ev.line)
+            elif isinstance(ev, Bind):
+                self.bind(ev)
+            elif isinstance(ev, Mutate):
+                self.mutate(ev.name, ev.line, ev.local)
+            elif isinstance(ev, LocalRead):
+                b = self.state.get(ev.name)
                 if b is not None and (b.func is not None or b.carries):
-                    self.apply_function(name, b, line)
-            elif kind == BIND:
-                self.bind(name, line, ev[3])
-            elif kind == MUTATE:
-                self.mutate(name, line, ev[3])
-            elif kind == SOFT:
-                self.read(name, line, soft=True)
-            elif kind == CALL:
-                self.call(name, line, ev[3])
-            elif kind == DELETE:  # `del x` needs x: it is read, then unbound
-                self.read(name, line, closure=False)
-                self.unbind(name)
-                self.deleted[name] = (self.cell, line)
-            elif kind == UNBIND:
-                self.unbind(name)
-            elif kind == DYNAMIC:
-                self.dynamic(name, line)
-            elif kind == STAR:
-                self.star(name, line, ev[3])
-            elif kind == CARRY:
-                self.carry(name, ev[3])
+                    self.apply_function(ev.name, b, ev.line)
+            elif isinstance(ev, Carry):
+                self.carry(ev.name, ev.carry)
+            elif isinstance(ev, Call):
+                self.call(ev.name, ev.line, ev.args)
+            elif isinstance(ev, SoftRead):
+                self.read(ev.name, ev.line, soft=True)
+            elif isinstance(ev, Delete):  # `del x` needs x: it is read, then unbound
+                self.read(ev.name, ev.line, closure=False)
+                self.unbind(ev.name)
+                self.deleted[ev.name] = (self.cell, ev.line)
+            elif isinstance(ev, Unbind):
+                self.unbind(ev.name)
+            elif isinstance(ev, Dynamic):
+                self.dynamic(ev.what, ev.line)
+            elif isinstance(ev, StarImport):
+                self.star(ev.module, ev.line, ev.stmt)
 
     # -- events -------------------------------------------------------------------------------------------------
     def read(self, name: str, line: int, soft: bool = False, via: str | None = None, closure: bool = True) -> None:
@@ -292,8 +292,8 @@ class Flow:
             )
         )
 
-    def bind(self, name: str, line: int, bind: Bind, producer: int | None = None) -> None:
-        ctx = self.ctx if producer is None else producer
+    def bind(self, bind: Bind) -> None:
+        name, line, ctx = bind.name, bind.line, self.ctx
         old = self.state.get(name)
         fallback = None
         if bind.cond and ctx >= 0 and name not in self.local and old is not None and old.imp is None:
@@ -320,7 +320,7 @@ class Flow:
             self.touch(name, group, line)
 
     def alias_sources(self, name: str, sources: tuple[str, ...]) -> set[str]:
-        out = set()
+        out: set[str] = set()
         for s in sources:
             if s == name:
                 out.update(self.groups.get(name, ()))
@@ -379,13 +379,13 @@ class Flow:
         self.leave_group(name)
         self.local.discard(name)
 
-    def call(self, name: str, line: int, args: list[tuple]) -> None:
+    def call(self, name: str, line: int, args: list[tuple[int | str, str]]) -> None:
         b = self.state.get(name)
         if b is None or b.func is None:
             return
         f = b.func
         # Code passed in may be stored in what the function mutates: register(f) doing REGISTRY.append(fn).
-        carry = (tuple(arg for _, arg in args), (), ())
+        carry: CarryInfo = (tuple(arg for _, arg in args), (), ())
         held = self.carried(carry)
         for key, arg in args:
             param = f.params[key] if isinstance(key, int) and key < len(f.params) else key
@@ -397,7 +397,7 @@ class Flow:
             for n in self.closure(f)[2]:
                 self.carry(n, carry)
 
-    def carried(self, carry: tuple) -> frozenset:
+    def carried(self, carry: CarryInfo) -> frozenset:
         """The notebook functions and classes a value built as ``carry`` (Bind.carry) may hold, with today's bindings."""
         names, calls, lambdas = carry
         out = set(lambdas)
@@ -433,7 +433,7 @@ class Flow:
                 return True
         return False
 
-    def carry(self, name: str, carry: tuple) -> None:
+    def carry(self, name: str, carry: CarryInfo) -> None:
         """``name``'s object now also holds ``carry``; so do the objects it may share (its alias group)."""
         new = self.carried(carry)
         if not new:
@@ -447,7 +447,7 @@ class Flow:
     def apply_function(self, name: str, b: Binding, line: int) -> None:
         """Using a notebook function or class, or a value that may hold some (Binding.carries), reads their free
         globals, transitively, with the values current here."""
-        funcs = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
+        funcs: tuple[FuncSummary, ...] = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
         for f in funcs:
             reads, writes, mutates = self.closure(f)
             via = f"{name} (defined in cell {f.cell})" if f is b.func else f"{f.name} (held by {name}, cell {f.cell})"
@@ -458,7 +458,7 @@ class Flow:
                 self.mutate(n, line)
             for n in writes:  # a name bound through `global` may be bound to any code the function sees
                 if self.ctx >= 0:
-                    self.bind(n, line, Bind(cond=True, carry=(tuple(reads), (), ())))
+                    self.bind(Bind(n, line, cond=True, carry=(tuple(reads), (), ())))
 
     def invalidate(self) -> None:
         self.closures.clear()
@@ -519,7 +519,7 @@ class Flow:
             self.star_unknown.append((module, self.ctx, stmt))
             return
         for n in sorted(names):
-            self.bind(n, line, Bind(imp=f"from {module} import {n}"))
+            self.bind(Bind(n, line, imp=f"from {module} import {n}"))
 
     def missing(self, name: str, line: int, via: str | None) -> None:
         if self.star_unknown:
@@ -643,6 +643,25 @@ class Flow:
 
 
 _MISSING = object()
+_ROLES = {"prelude": PRELUDE, "parameters": PARAM, "metrics": METRICS}
+
+
+def _unparsable(cell: int, parsed: ParsedCell) -> Diagnostic:
+    if parsed.too_complex:
+        return make(
+            "syntax.too_complex",
+            cell,
+            parsed.error_line,
+            f"this cell is too complex for Python's parser ({parsed.error}): an expression is chained or nested too "
+            "deeply. Split it into several statements (add many terms up in a loop, build a nested value step by "
+            "step); names bound in this cell are unknown to the analysis",
+        )
+    return make(
+        "syntax.error",
+        cell,
+        parsed.error_line,
+        f"syntax error: {parsed.error}; fix the code (names bound in this cell are unknown to the analysis)",
+    )
 
 
 def _literal(node: ast.AST):
@@ -664,9 +683,8 @@ def _printed_names(s: ast.stmt) -> list[str] | None:
         and not s.value.keywords
     ):
         return None
-    if not all(isinstance(a, ast.Name) for a in s.value.args):
-        return None
-    return [a.id for a in s.value.args]
+    names = [a.id for a in s.value.args if isinstance(a, ast.Name)]
+    return names if len(names) == len(s.value.args) else None
 
 
 def run_flow(lay: Layout) -> FlowResult:

@@ -9,9 +9,13 @@ Must not import tornado or jupyter_server.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# The statements and expressions that open a scope of their own.
+ScopeNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+Comprehension = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
 
 
 class FuncSummary:
@@ -99,9 +103,9 @@ def arg_names(args: ast.arguments) -> list[str]:
     return names
 
 
-def def_time_expressions(node: ast.AST) -> list[ast.AST]:
+def def_time_expressions(node: ScopeNode) -> list[ast.expr]:
     """Expressions Python evaluates when it executes a def/lambda/class statement (decorators, defaults, bases...)."""
-    out: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    out: list[ast.expr] = [] if isinstance(node, ast.Lambda) else list(node.decorator_list)
     if isinstance(node, ast.ClassDef):
         return out + node.bases + [k.value for k in node.keywords]
     args = node.args
@@ -132,7 +136,7 @@ class _BodyScan:
     def load(self, name: str, line: int) -> None:
         self.loads.setdefault(name, line)
 
-    def scan(self, nodes: list[ast.AST]) -> None:
+    def scan(self, nodes: Sequence[ast.AST]) -> None:
         stack = list(reversed(nodes))
         while stack:
             node = stack.pop()
@@ -185,7 +189,7 @@ class _BodyScan:
         if name is not None:
             self.mutated.setdefault(name, line)
 
-    def _comprehension(self, node: ast.AST) -> None:
+    def _comprehension(self, node: Comprehension) -> None:
         # The first iterable is evaluated in the enclosing scope; the targets are local to the comprehension.
         gens = node.generators
         self.scan([gens[0].iter])
@@ -218,21 +222,25 @@ class _BodyScan:
         return out
 
 
-def summarize(node: ast.AST, cell: int) -> FuncSummary:
+def summarize(node: ScopeNode, cell: int) -> FuncSummary:
     """Summarize a def, lambda or class: what using it reads and writes in the global namespace."""
     name = getattr(node, "name", "<lambda>")
     s = FuncSummary(name, cell, node.lineno)
     scan = _BodyScan()
     s.is_class = isinstance(node, ast.ClassDef)
     if isinstance(node, ast.ClassDef):
-        # A class body runs at definition (flow.py reads its names there); its methods run later, when used.
+        # The class body runs once, when the class statement runs: cellscan reads and mutates its globals there
+        # (a class attribute keeps the value it read). Using the class later runs only its methods and lambdas (and
+        # those of nested classes), which see the globals and not the class namespace: only they make the summary.
         scan.scan(node.body)
-        s.free = scan.free_loads(scan.stored)  # class-level names are not visible inside methods: Python agrees
+        refs: set[str] = set()
         for inner in scan.nested:
+            for n, ln in inner.free.items():
+                s.free.setdefault(n, ln)
             s.gwrites |= inner.gwrites
             s.gmutates |= inner.gmutates
-        s.gmutates |= {n for n in scan.mutated if n not in scan.stored}
-        s.refs = _refs(scan, s.free)
+            refs |= inner.refs
+        s.refs = {n for n in refs if n in s.free}
         return s
     params = arg_names(node.args)
     s.params = [a.arg for a in node.args.posonlyargs + node.args.args]

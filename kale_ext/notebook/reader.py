@@ -32,6 +32,11 @@ def load_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise NotebookError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); is it really a notebook?"
         ) from None
+    except RecursionError:
+        raise NotebookError(
+            f"{path}: JSON nested too deeply to read; a notebook's JSON is a few levels deep: is it really a notebook?",
+            code="notebook.too_complex",
+        ) from None
     validate_notebook(nb, where=str(path))
     return nb
 

@@ -101,8 +101,9 @@ class _Rebinder:
 
     cloudpickle gives a loaded notebook function a private copy of the globals it read where it was saved; this
     rebuilds every such function reachable from a loaded value (inside lists, dicts, tuples, sets, instances, bound
-    methods, partials, closures and the methods of notebook classes) with the step's namespace as its globals. It never
-    fills in a global the analysis did not pass: a missing input fails the run (NameError) as it should."""
+    methods, partials, closures and the methods of notebook classes, nested classes included) with the step's
+    namespace as its globals. It never fills in a global the analysis did not pass: a missing input fails the run
+    (NameError) as it should."""
 
     def __init__(self, ns: dict[str, Any]) -> None:
         self.ns = ns
@@ -156,6 +157,8 @@ class _Rebinder:
                         new = self.member(attr)
                         if new is not attr:
                             setattr(v, name, new)
+                    elif isinstance(attr, type):  # a nested class: its methods read the step's globals too
+                        self.value(attr)
                 for base in v.__mro__[1:]:
                     self.value(base)
         elif type(v).__module__ == "__main__":

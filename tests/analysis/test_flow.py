@@ -206,6 +206,99 @@ CASES = [
         [S("a", "BASE = 7"), S("b", "class K:\n    base = BASE\n    def m(self):\n        return 1\nk = K.base")],
         dict(inputs={"b": ["BASE"]}),
     ),
+    # --- a class body runs once, at definition; its methods run when used (issue 8, item 6) ---------------------
+    (
+        "class_body_global_is_read_at_definition_only",
+        [
+            S("a", "base_lr = 0.1"),
+            S("b", "class Opt:\n    lr = base_lr * 2\n    def rate(self):\n        return self.lr"),
+            S("c", "base_lr = 0.5"),
+            S("d", "v = Opt().rate()"),
+        ],
+        dict(inputs={"b": ["base_lr"], "d": ["Opt"]}, depends_on={"d": ["b"]}, outputs={"c": []}),
+    ),
+    (
+        "method_reads_global_at_call_time",
+        [
+            S("a", "base_lr = 0.1"),
+            S("b", "class Opt:\n    def rate(self):\n        return base_lr * 2"),
+            S("c", "base_lr = 0.5"),
+            S("d", "v = Opt().rate()"),
+        ],
+        dict(inputs={"b": [], "d": ["Opt", "base_lr"]}, depends_on={"d": ["b", "c"]}),
+    ),
+    (
+        "class_attribute_defaults_from_globals",
+        [
+            IMP("from dataclasses import dataclass"),
+            S("a", "EPOCHS = 3\nLR = 0.1"),
+            S(
+                "b",
+                "@dataclass\nclass Config:\n    epochs: int = EPOCHS\n    def scaled(self, lr=LR):\n"
+                "        return self.epochs * lr",
+            ),
+            S("c", "EPOCHS = 30\nLR = 1.0"),
+            S("d", "cfg = Config()\nv = cfg.scaled()"),
+        ],
+        dict(inputs={"b": ["EPOCHS", "LR"], "d": ["Config"]}, depends_on={"d": ["b"]}),
+    ),
+    (
+        "nested_class_body_runs_at_definition",
+        [
+            S("a", "SCALE = 2\nK = 1"),
+            S(
+                "b",
+                "class Outer:\n    class Inner:\n        scale = SCALE\n        def get(self):\n"
+                "            return self.scale * K",
+            ),
+            S("c", "SCALE = 5\nK = 10"),
+            S("d", "r = Outer.Inner().get()"),
+        ],
+        dict(inputs={"b": ["SCALE"], "d": ["K", "Outer"]}, depends_on={"d": ["b", "c"]}),
+    ),
+    (
+        "base_class_body_read_at_definition",
+        [
+            S("a", "RATE = 0.5"),
+            S("b", "class Base:\n    rate = RATE\n    def get(self):\n        return self.rate"),
+            S("c", "class Child(Base):\n    pass\nRATE = 0.9"),
+            S("d", "v = Child().get()"),
+        ],
+        dict(inputs={"b": ["RATE"], "c": ["Base"], "d": ["Child"]}, depends_on={"d": ["c"]}),
+    ),
+    (
+        "base_class_expression_and_decorator_at_definition",
+        [
+            IMP("from dataclasses import dataclass"),
+            S(
+                "a",
+                "class Small:\n    def size(self):\n        return 1\nKINDS = {'s': Small}\nKIND = 's'\nFROZEN = True",
+            ),
+            S("b", "@dataclass(frozen=FROZEN)\nclass Chosen(KINDS[KIND]):\n    x: int = 1"),
+            S("c", "KIND = 'x'\nFROZEN = False"),
+            S("d", "n = Chosen().size()"),
+        ],
+        dict(inputs={"b": ["FROZEN", "KIND", "KINDS"], "d": ["Chosen"]}, depends_on={"d": ["b"]}),
+    ),
+    (
+        "class_body_mutates_global_at_definition",
+        [
+            S("a", "REGISTRY = []"),
+            S("b", "class Plugin:\n    REGISTRY.append('plugin')\n    def name(self):\n        return 'p'"),
+            S("c", "n = len(REGISTRY)"),
+        ],
+        dict(inputs={"b": ["REGISTRY"], "c": ["REGISTRY"]}, depends_on={"c": ["b"]}),
+    ),
+    (
+        "class_attribute_holds_function_called_later",
+        [
+            S("a", "K = 1\ndef f():\n    return K"),
+            S("b", "class A:\n    cb = staticmethod(f)\n    def run(self):\n        return self.cb()"),
+            S("c", "K = 10"),
+            S("d", "r = A().run()"),
+        ],
+        dict(inputs={"d": ["A", "K"]}, depends_on={"d": ["b", "c"]}),
+    ),
     # --- functions and classes that travel inside values (issue 3: a function reads its globals when called) ------
     (
         "method_via_instance_reads_global_current_at_call",
@@ -717,6 +810,23 @@ GAPS = [
         dict(inputs={"c": ["G"]}, depends_on={"c": ["b"]}),
         "using a class (or a function) binds the names its methods declare global as a maybe-binding wherever it is "
         "used, here where the instance is created, so step a is asked for an output G it never binds",
+    ),
+    (
+        "class_decorator_side_effect_at_definition_only",
+        [
+            S("a", "TAG = 'model'\nREGISTRY = {}"),
+            FN(
+                "def register(tag):\n    def deco(cls):\n        REGISTRY[tag] = cls\n        return cls\n    return deco"
+            ),
+            S("b", "@register(TAG)\nclass Model:\n    def fit(self):\n        return 1"),
+            S("c", "TAG = 'other'"),
+            S("d", "m = Model().fit()"),
+            S("e", "n = len(REGISTRY)"),
+        ],
+        dict(inputs={"d": ["Model"], "e": ["REGISTRY"]}, depends_on={"e": ["b"]}),
+        "a decorator factory's summary covers both what its decorator does at definition (REGISTRY[tag] = cls) and "
+        "what a wrapper it might return would do when called; using the class applies both, so step d takes "
+        "REGISTRY and becomes its producer (safe, one extra edge)",
     ),
 ]
 

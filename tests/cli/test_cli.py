@@ -10,6 +10,7 @@ import pytest
 
 import kale_ext
 from tests.conftest import SHARED
+from tests.hostile_cells import DEPTH, HOSTILE, hostile_notebook
 from tests.notebooks import write_notebook as write_nb
 
 
@@ -125,3 +126,36 @@ def test_analyze_kale_compat_notebooks_without_errors(name):
     result = kale("analyze", str(SHARED / "compat" / f"{name}.ipynb"), "--json")
     assert result.returncode == 0, result.stdout[-2000:]
     assert json.loads(result.stdout)["steps"]
+
+
+@pytest.mark.parametrize("name", ["sum_of_400000_terms", "list_nested_100000_deep", "parentheses_nested_100000_deep"])
+def test_analyze_too_complex_cell_exits_1_with_its_diagnostic(tmp_path, name):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(hostile_notebook(HOSTILE[name])))
+    result = kale("analyze", str(path), "--json")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    body = json.loads(result.stdout)
+    errors = [(d["code"], d["cell"]) for d in body["diagnostics"] if d["severity"] == "error"]
+    assert errors == [("syntax.too_complex", 1)]
+    assert [s["name"] for s in body["steps"]] == ["a", "b", "c"]
+
+
+def test_analyze_text_and_run_name_the_too_complex_cell(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(hostile_notebook(HOSTILE["sum_of_400000_terms"])))
+    text = kale("analyze", str(path))
+    assert text.returncode == 1 and "Traceback" not in text.stderr
+    assert "syntax.too_complex" in text.stdout and "cell 1" in text.stdout
+    run = kale("run", str(path), cwd=tmp_path)
+    assert_one_line_usage_error(run)
+    assert "too complex" in run.stderr and "cell 1" in run.stderr
+
+
+@pytest.mark.parametrize("command", ["analyze", "run"])
+def test_notebook_json_nested_too_deeply_exits_2(tmp_path, command):
+    path = tmp_path / "deep.ipynb"
+    path.write_text('{"cells": ' + "[" * DEPTH + "]" * DEPTH + "}")
+    result = kale(command, str(path))
+    assert_one_line_usage_error(result)
+    assert "nested too deeply" in result.stderr

@@ -4,6 +4,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tests.conftest import SHARED
+from tests.hostile_cells import DEPTH, HOSTILE, hostile_notebook
 from tests.notebooks import make_notebook as _nb
 
 NOTEBOOK = _nb((["step:load"], "x = 1\ny = [1, 2]"), (["step:train", "prev:load"], "z = x + 1\ny.append(z)"))
@@ -97,3 +98,22 @@ async def test_analyze_kale_compat_notebook(jp_fetch):
     nb = json.loads((SHARED / "compat" / "candies_sharing.ipynb").read_text())
     body = json.loads((await jp_fetch("kale", "v1", "analyze", method="POST", body=json.dumps(nb))).body)
     assert [s["name"] for s in body["steps"]] == ["sack", "kid1", "kid2", "kid3"]
+
+
+@pytest.mark.parametrize("name", ["sum_of_400000_terms", "list_nested_100000_deep", "parentheses_nested_100000_deep"])
+async def test_analyze_too_complex_cell_is_200_with_its_diagnostic(jp_fetch, name):
+    nb = hostile_notebook(HOSTILE[name])
+    response = await jp_fetch("kale", "v1", "analyze", method="POST", body=json.dumps(nb))
+    assert response.code == 200
+    body = json.loads(response.body)
+    errors = [d for d in body["diagnostics"] if d["severity"] == "error"]
+    assert [(d["code"], d["cell"]) for d in errors] == [("syntax.too_complex", 1)]
+    assert "split" in errors[0]["message"].lower()
+
+
+async def test_saved_notebook_nested_too_deeply_is_400(jp_fetch, jp_root_dir):
+    (jp_root_dir / "deep.ipynb").write_text('{"cells": ' + "[" * DEPTH + "]" * DEPTH + "}")
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("kale", "v1", "analyze", method="POST", body=json.dumps({"path": "deep.ipynb"}))
+    assert err.value.code == 400
+    assert json.loads(err.value.response.body)["code"] == "notebook.too_complex"

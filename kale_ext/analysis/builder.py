@@ -1,19 +1,20 @@
 """Build the typed Pipeline from a notebook: layout by tags (analysis.layout), variable flow (analysis.flow), then
 steps with inputs/outputs/parameters/imports, depends_on = producers of inputs + explicit prev: tags, and diagnostics.
 
-No backend imports; must not import tornado or jupyter_server.
+Lives on the analysis side: the import direction is analysis -> pipeline.model, never back (kale_ext.pipeline imports
+nothing from kale_ext.analysis). No backend imports; must not import tornado or jupyter_server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.diagnostics import make
-from ..analysis.flow import PARAM, PRELUDE, FlowResult, run_flow
-from ..analysis.layout import Layout, layout
 from ..notebook.metadata import pipeline_name, read_settings
 from ..notebook.reader import validate_notebook
-from .model import CellSource, Diagnostic, Pipeline, Step
+from ..pipeline.model import CellSource, Diagnostic, Pipeline, Step
+from .diagnostics import make
+from .flow import PARAM, PRELUDE, FlowResult, run_flow
+from .layout import Layout, layout
 
 
 def build_pipeline(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
