@@ -219,7 +219,8 @@ class Rebinder:
             parts = [self.value(p, depth) if p is not None else None for p in old]
             if all(p is q for p, q in zip(parts, old, strict=True)):
                 return attr
-            return property(*parts, attr.__doc__)
+            fget, fset, fdel = parts
+            return property(fget, fset, fdel, attr.__doc__)
         return self.value(attr, depth)
 
     def fill_missing(self) -> None:
@@ -241,7 +242,7 @@ _SIZED = _LISTS | _DICTS | {tuple, set, frozenset}
 
 
 def _slots(t: type) -> list[str]:
-    out = []
+    out: list[str] = []
     for c in t.__mro__:
         slots = c.__dict__.get("__slots__", ())
         out.extend([slots] if isinstance(slots, str) else slots)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import json
 import linecache
 import os
@@ -177,9 +178,11 @@ def _flush() -> None:
 
 def line_buffered_stdio() -> None:
     for stream in (sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper):  # a replaced stream (a test's capture) is left as it is
+            continue
         try:
             stream.reconfigure(line_buffering=True, write_through=True)
-        except (AttributeError, ValueError):
+        except ValueError:
             pass
 
 
