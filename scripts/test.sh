@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a clean Debian machine, then run every check:
-# lint (ruff, prettier, eslint, strict tsc), the Python suite (pytest + pytest-jupyter) and the browser suite
+# lint (ruff, mypy, prettier, eslint, strict tsc), the Python suite (pytest + pytest-jupyter) and the browser suite
 # (Playwright driving Debian's Chromium against a real JupyterLab). Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -48,9 +48,10 @@ step "checking that both halves are enabled"
 jupyter labextension list 2>&1 | grep -E 'kale_ext.*enabled.*OK'
 jupyter server extension list 2>&1 | grep -E 'kale_ext.*OK'
 
-step "lint: ruff, prettier, eslint, tsc --strict"
+step "lint: ruff, mypy (the core packages, see [tool.mypy]), prettier, eslint, tsc --strict"
 ruff check .
 ruff format --check .
+mypy
 jlpm lint:check
 
 step "frontend unit tests (jest)"
