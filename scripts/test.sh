@@ -48,10 +48,10 @@ step "checking that both halves are enabled"
 jupyter labextension list 2>&1 | grep -E 'kale_ext.*enabled.*OK'
 jupyter server extension list 2>&1 | grep -E 'kale_ext.*OK'
 
-step "lint: ruff, mypy (the core packages, see [tool.mypy]), prettier, eslint, tsc --strict"
+step "lint: ruff, prettier, eslint, tsc --strict"
 ruff check .
 ruff format --check .
-mypy
+mypy  # the core packages listed in pyproject.toml's [tool.mypy]
 jlpm lint:check
 
 step "frontend unit tests (jest)"
