@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 
 from ..notebook.cells import parse_snippet
 from .scope import FuncSummary, alias_sources, def_time_expressions, root_name, summarize, target_names
@@ -230,7 +229,7 @@ class _CellScan:
                         value_carry(item.context_expr, self.cell),
                     )
             self.block(s.body)
-        elif isinstance(s, _TRY):
+        elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             self.block(s.body, True)
             for h in s.handlers:
                 if h.type is not None:
@@ -283,7 +282,7 @@ class _CellScan:
         elif isinstance(t, (ast.Attribute, ast.Subscript)):
             self.mutation_target(t, ln, carry)
 
-    def mutation_target(self, t: ast.Attribute | ast.Subscript, ln: int, carry: tuple = NO_CARRY) -> None:
+    def mutation_target(self, t: ast.AST, ln: int, carry: tuple = NO_CARRY) -> None:
         """obj.a = ..., d[k] = ..., del d[k], x[0] += ...: reads the pieces, then mutates the root object."""
         v = t.value
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("globals", "locals", "vars"):
@@ -324,11 +323,13 @@ class _CellScan:
                     if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                         local.add(n.id)
 
-    def free_reads(self, node: ast.expr | ast.stmt | ast.Module, local: set[str]) -> None:
-        if isinstance(node, ast.expr):
-            names = summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell).free
-        else:
-            names = _stmt_free(node)
+    def free_reads(self, node: ast.AST, local: set[str]) -> None:
+        summary = (
+            summarize(ast.Lambda(args=_NO_ARGS, body=node, lineno=getattr(node, "lineno", 1)), self.cell)
+            if isinstance(node, ast.expr)
+            else None
+        )
+        names = summary.free if summary is not None else _stmt_free(node)
         for name, line in names.items():
             if name not in local:
                 self.read(name, line)
@@ -373,7 +374,7 @@ class _CellScan:
         for child in ast.iter_child_nodes(node):
             self.expr(child)
 
-    def scoped(self, node: ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+    def scoped(self, node: ast.AST) -> None:
         """A lambda or comprehension: its own scope. Free names are read here (conservatively, for a lambda);
         := inside a comprehension binds in the cell's scope; method calls on outer names mutate them."""
         if isinstance(node, ast.Lambda):
@@ -423,19 +424,15 @@ class _CellScan:
                 if name is not None:
                     self.mutated(name, ln)
                     self.carried(name, ln, value_carry(node.args[2], self.cell))
-            args: list[tuple[int | str, str]] = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
+            args = [(i, a.id) for i, a in enumerate(node.args) if isinstance(a, ast.Name)]
             args += [(k.arg, k.value.id) for k in node.keywords if k.arg and isinstance(k.value, ast.Name)]
             if args:
                 self.events.append((CALL, f.id, ln, args))
 
     def magic(self, node: ast.Call, method: str) -> bool:
         """get_ipython().system/getoutput/run_line_magic/run_cell_magic(...) as IPython's transformer writes them."""
-        args: list[str] = []
-        for a in node.args:
-            if not (isinstance(a, ast.Constant) and isinstance(a.value, str)):
-                return False
-            args.append(a.value)
-        if not args:
+        args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+        if not args or any(a is None for a in args):
             return False
         ln = node.lineno
         if method in ("system", "getoutput"):
@@ -492,16 +489,10 @@ class _CellScan:
                     self.events.append((SOFT, n.id, ln + self.offset))
 
 
-# try/except* (Python 3.11+) has the fields of try/except.
-if sys.version_info >= (3, 11):
-    _TRY: tuple[type[ast.Try] | type[ast.TryStar], ...] = (ast.Try, ast.TryStar)
-else:
-    _TRY = (ast.Try,)
-
 _NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _stmt_free(node: ast.stmt | ast.Module) -> dict[str, int]:
+def _stmt_free(node: ast.AST) -> dict[str, int]:
     body = node.body if isinstance(node, ast.Module) else [node]
     fake = ast.FunctionDef(name="<body>", args=_NO_ARGS, body=body, decorator_list=[], returns=None, lineno=1)
     return summarize(fake, -1).free

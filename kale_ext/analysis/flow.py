@@ -34,7 +34,6 @@ from .cellscan import (
 )
 from .diagnostics import make
 from .layout import Layout
-from .scope import FuncSummary
 from .starimports import star_exports
 
 PRELUDE, PARAM, METRICS = -1, -2, -3
@@ -146,7 +145,7 @@ class Flow:
                     if ev[0] == BIND:
                         self.skip_bound.setdefault(ev[1], c.index)
                 continue
-            ctx = c.step if c.role == "step" and c.step is not None else roles[c.role]
+            ctx = c.step if c.role == "step" else roles[c.role]
             if ctx != self.ctx:
                 self.local = set()
                 self.ctx = ctx
@@ -321,7 +320,7 @@ class Flow:
             self.touch(name, group, line)
 
     def alias_sources(self, name: str, sources: tuple[str, ...]) -> set[str]:
-        out: set[str] = set()
+        out = set()
         for s in sources:
             if s == name:
                 out.update(self.groups.get(name, ()))
@@ -448,7 +447,7 @@ class Flow:
     def apply_function(self, name: str, b: Binding, line: int) -> None:
         """Using a notebook function or class, or a value that may hold some (Binding.carries), reads their free
         globals, transitively, with the values current here."""
-        funcs: tuple[FuncSummary, ...] = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
+        funcs = (b.func, *b.carries) if b.func is not None else tuple(b.carries)
         for f in funcs:
             reads, writes, mutates = self.closure(f)
             via = f"{name} (defined in cell {f.cell})" if f is b.func else f"{f.name} (held by {name}, cell {f.cell})"
@@ -665,8 +664,9 @@ def _printed_names(s: ast.stmt) -> list[str] | None:
         and not s.value.keywords
     ):
         return None
-    names = [a.id for a in s.value.args if isinstance(a, ast.Name)]
-    return names if len(names) == len(s.value.args) else None
+    if not all(isinstance(a, ast.Name) for a in s.value.args):
+        return None
+    return [a.id for a in s.value.args]
 
 
 def run_flow(lay: Layout) -> FlowResult:

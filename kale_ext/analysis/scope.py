@@ -9,11 +9,7 @@ Must not import tornado or jupyter_server.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
 
-# The nodes that open a scope: summarized once (summarize), their def-time expressions read where they stand.
-ScopeNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
-Comprehension = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -103,9 +99,9 @@ def arg_names(args: ast.arguments) -> list[str]:
     return names
 
 
-def def_time_expressions(node: ScopeNode) -> list[ast.expr]:
+def def_time_expressions(node: ast.AST) -> list[ast.AST]:
     """Expressions Python evaluates when it executes a def/lambda/class statement (decorators, defaults, bases...)."""
-    out: list[ast.expr] = list(getattr(node, "decorator_list", []))
+    out: list[ast.AST] = list(getattr(node, "decorator_list", []))
     if isinstance(node, ast.ClassDef):
         return out + node.bases + [k.value for k in node.keywords]
     args = node.args
@@ -136,7 +132,7 @@ class _BodyScan:
     def load(self, name: str, line: int) -> None:
         self.loads.setdefault(name, line)
 
-    def scan(self, nodes: Sequence[ast.AST]) -> None:
+    def scan(self, nodes: list[ast.AST]) -> None:
         stack = list(reversed(nodes))
         while stack:
             node = stack.pop()
@@ -189,7 +185,7 @@ class _BodyScan:
         if name is not None:
             self.mutated.setdefault(name, line)
 
-    def _comprehension(self, node: Comprehension) -> None:
+    def _comprehension(self, node: ast.AST) -> None:
         # The first iterable is evaluated in the enclosing scope; the targets are local to the comprehension.
         gens = node.generators
         self.scan([gens[0].iter])
@@ -222,7 +218,7 @@ class _BodyScan:
         return out
 
 
-def summarize(node: ScopeNode, cell: int) -> FuncSummary:
+def summarize(node: ast.AST, cell: int) -> FuncSummary:
     """Summarize a def, lambda or class: what using it reads and writes in the global namespace."""
     name = getattr(node, "name", "<lambda>")
     s = FuncSummary(name, cell, node.lineno)
