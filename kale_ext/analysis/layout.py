@@ -58,7 +58,7 @@ def layout(nb: dict[str, Any]) -> Layout:
         if parsed.kind == T.SKIP:
             out.cells.append(CellRole(i, "skip", source))
             continue
-        if parsed.kind == T.STEP:
+        if parsed.kind == T.STEP and parsed.step is not None:  # a step: tag always names its step
             step = by_name.get(parsed.step)
             if metrics_seen:
                 out.diagnostics.append(
