@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a clean Debian machine, then run every check:
-# lint (ruff, prettier, eslint, strict tsc), the Python suite (pytest + pytest-jupyter) and the browser suite
+# lint (ruff, mypy, prettier, eslint, strict tsc), the Python suite (pytest + pytest-jupyter) and the browser suite
 # (Playwright driving Debian's Chromium against a real JupyterLab). Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -54,6 +54,7 @@ bash scripts/generate-api.sh --check
 step "lint: ruff, prettier, eslint, tsc --strict"
 ruff check .
 ruff format --check .
+mypy  # the core packages listed in pyproject.toml's [tool.mypy]
 jlpm lint:check
 
 step "frontend unit tests (jest)"

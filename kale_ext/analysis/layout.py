@@ -72,7 +72,7 @@ def layout(nb: dict[str, Any]) -> Layout:
             out.cells.append(CellRole(i, "skip", source))
             out.roles.append(M.CellRole(i, "skip"))
             continue
-        if parsed.kind == T.STEP:
+        if parsed.kind == T.STEP and parsed.step is not None:  # a step: tag always names its step
             step = by_name.get(parsed.step)
             if metrics_seen:
                 out.diagnostics.append(

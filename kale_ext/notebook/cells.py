@@ -1,5 +1,6 @@
 """A code cell as Python the analysis can parse: IPython syntax (magics, !shell, x = !cmd, %%capture) is turned into
-Python with IPython's own TransformerManager, imported lazily and only for cells that need it.
+Python by ``ipython.to_python`` (IPython's own TransformerManager, shared with the step runtime), only for cells that
+need it.
 
 Plain Python cells go straight to ast.parse, which keeps `kale-ext analyze` fast.
 Must not import tornado or jupyter_server.
@@ -11,12 +12,12 @@ import ast
 import re
 from dataclasses import dataclass
 
+from .ipython import to_python
+
 # A line that can only be IPython: a magic, a shell escape, help, or an assignment from one.
 _IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|^\s*[\w.,\s\[\]()*]+=\s*[!%]|\?\s*$", re.MULTILINE)
 # SyntaxError messages of CPython's fixed parser limits: the code may be valid, but too deep for the parser.
 _PARSER_LIMITS = ("too many nested", "too many levels of indentation", "too many statically nested", "too complex")
-
-_transformer = None
 
 
 @dataclass
@@ -29,20 +30,6 @@ class ParsedCell:
     error_line: int | None = None
     error: str | None = None
     too_complex: bool = False
-
-
-def _manager():
-    global _transformer
-    if _transformer is None:
-        from IPython.core.inputtransformer2 import TransformerManager  # ~0.2 s: only when a cell needs it
-
-        _transformer = TransformerManager()
-    return _transformer
-
-
-def to_python(source: str) -> str:
-    """The Python IPython would run for ``source``."""
-    return _manager().transform_cell(source)
 
 
 def parse_cell(source: str) -> ParsedCell:

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..steps.failure import StepFailure
 from ..steps.program import cache_key, environment_identity
 from ..steps.runtime import uses_shell, write_json_atomic
 from ..steps.spec import StepSpec
@@ -243,21 +244,14 @@ class RunDriver(threading.Thread):
         elif kind == "exited" and event["step"] in self.running:
             self.finish_step(event["step"], event["code"])
         elif kind == "launcher_died":
+            self.kill_running()  # each step leads its own session: without this, steps outlive their dead launcher
             for name in list(self.running):
                 self.running.pop(name)
                 self.set_step(
                     name,
                     "cancelled" if self.stopping else "failed",
                     finished=time.time(),
-                    error=None
-                    if self.stopping
-                    else {
-                        "type": "LauncherDied",
-                        "cell": None,
-                        "line": None,
-                        "traceback": "",
-                        "message": f"The step launcher exited with code {event['code']}; see {event['log']}.",
-                    },
+                    error=None if self.stopping else StepFailure.launcher_died(event["code"], event["log"]).to_json(),
                 )
             if not self.stopping:
                 self.stop("fail_fast")
@@ -284,13 +278,7 @@ class RunDriver(threading.Thread):
         if self.stopping == "cancel" or (self.stopping and code < 0):
             self.set_step(name, "cancelled", finished=now, exit_code=code)
             return
-        error = (result or {}).get("error") or {
-            "type": "ProcessExited",
-            "cell": None,
-            "line": None,
-            "traceback": "",
-            "message": f"The step process exited with code {code} without a result; see its log.",
-        }
+        error = (result or {}).get("error") or StepFailure.process_exited(code).to_json()
         self.set_step(name, "failed", finished=now, exit_code=code, error=error, timings=(result or {}).get("timings"))
         if self.options["fail_fast"] and not self.stopping:
             self.stop("fail_fast")

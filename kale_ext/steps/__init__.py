@@ -2,7 +2,9 @@
 
 ``spec.py`` turns a Pipeline step into a JSON-able StepSpec; ``program.py`` renders the standalone Python program and the
 cache key; ``runtime.py`` executes a step (prelude, imports, parameters, inputs, cells with IPython magics, outputs,
-metrics); ``zygote.py`` is the warm process that runs the prelude once and forks one child per step.
+metrics) with its concerns beside it: ``shell.py`` (get_ipython in a step), ``rebinder.py`` (loaded notebook functions
+read the step's globals), ``outputs.py`` (saving outputs, metric values), ``failure.py`` (StepFailure, the one value a
+failed step reports); ``zygote.py`` is the warm process that runs the prelude once and forks one child per step.
 Plain Python: never imports tornado or jupyter_server.
 """
 

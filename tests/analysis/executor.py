@@ -18,18 +18,8 @@ from typing import Any
 import cloudpickle
 
 from kale_ext.analysis.layout import layout
+from kale_ext.notebook.ipython import to_python
 from kale_ext.pipeline.model import Pipeline
-
-_tm = None
-
-
-def to_python(source: str) -> str:
-    global _tm
-    if _tm is None:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        _tm = TransformerManager()
-    return _tm.transform_cell(source)
 
 
 class Captured:

@@ -23,8 +23,8 @@ import pytest
 
 from kale_ext.analysis import analyze
 from kale_ext.marshal import ArtifactEntry, load_values
+from kale_ext.notebook.ipython import needs_ipython
 from kale_ext.runners.local import LocalRunner
-from kale_ext.steps.runtime import _needs_ipython
 from kale_ext.store import Store
 
 from ..analysis.executor import normalize, run_cell, run_notebook
@@ -184,7 +184,7 @@ BATCH = 6
 
 
 def _needs_real_shell(cells) -> bool:
-    return any(tags is not None and (_needs_ipython(src) or "get_ipython" in src) for tags, src in cells)
+    return any(tags is not None and (needs_ipython(src) or "get_ipython" in src) for tags, src in cells)
 
 
 def widen_outputs(pipeline) -> None:
@@ -283,7 +283,7 @@ def runner_values(run, pipeline, main_ns) -> dict[str, dict[str, object]]:
 
 # Cases the runner does not yet compute right (case id -> reason), run as strict xfails. Notebook functions held
 # inside values (lists, dicts, tuples, instance attributes, bound methods, functools.partial, closures) were the last
-# ones: kale_ext/steps/runtime.py's Rebinder now walks the loaded inputs.
+# ones: kale_ext/steps/rebinder.py's Rebinder now walks the loaded inputs.
 RUNNER_GAPS: dict[str, str] = {}
 
 

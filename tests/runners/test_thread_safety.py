@@ -72,7 +72,10 @@ def test_uses_shell_builds_no_python_ast(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("ast.parse in the runner's driver thread")
 
+    # uses_shell lives in kale_ext/steps/shell.py and transforms through kale_ext/notebook/ipython.py: refuse
+    # ast.parse everywhere, not only in the runtime's module.
     monkeypatch.setattr(runtime, "ast", types.SimpleNamespace(parse=refuse, literal_eval=ast.literal_eval))
+    monkeypatch.setattr(ast, "parse", refuse)
     assert runtime.uses_shell(SOURCES) is True
     assert runtime.uses_shell(["x = 1\n"]) is False
 

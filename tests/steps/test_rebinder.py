@@ -1,4 +1,4 @@
-"""The runtime's Rebinder: notebook functions held anywhere in a step's loaded inputs read the step's globals."""
+"""The step runtime's Rebinder: notebook functions held anywhere in a step's loaded inputs read the step's globals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import cloudpickle
 import numpy as np
 
-from kale_ext.steps.runtime import Rebinder
+from kale_ext.steps.rebinder import Rebinder
 
 
 def _producer():
