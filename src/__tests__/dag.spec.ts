@@ -328,7 +328,7 @@ describe('edge labels', () => {
     expectReadableLabels(layout);
   });
 
-  it('uses the measure it is given for the label boxes', () => {
+  it('uses the measure and the widest label it is given', () => {
     const wide = layoutDag(
       ['a', 'b'],
       [{ from: 'a', to: 'b', variables: ['x'] }],
@@ -338,5 +338,15 @@ describe('edge labels', () => {
     );
     expect(wide.edges[0].labelBox!.width).toBe(52);
     expectReadableLabels(wide);
+    const names = ['first_long_variable', 'second_long_variable'];
+    const edge = [{ from: 'a', to: 'b', variables: names }];
+    const measure = (t: string) => t.length * 5;
+    expect(layoutDag(['a', 'b'], edge, { measure }).edges[0].label).toBe(
+      'first_long_variable +1'
+    );
+    expect(
+      layoutDag(['a', 'b'], edge, { measure, maxLabelWidth: 220 }).edges[0]
+        .label
+    ).toBe('first_long_variable, second_long_variable');
   });
 });

@@ -96,6 +96,8 @@ export interface IDagLayout {
 export interface ILayoutOptions {
   /** The width of a label's text in the label font; estimated when not given. */
   measure?: MeasureText;
+  /** The widest a label may be (LABEL_MAX_WIDTH when not given); longer lists are shortened. */
+  maxLabelWidth?: number;
 }
 
 export const NODE_HEIGHT = 30;
@@ -145,7 +147,9 @@ export function layoutDag(
       x: p.x,
       y: p.y
     }));
-    const label = e.variables.length ? fitLabel(e.variables, measure) : '';
+    const label = e.variables.length
+      ? fitLabel(e.variables, measure, options.maxLabelWidth)
+      : '';
     return { ...e, points, label };
   });
   const placement = placeLabels(
