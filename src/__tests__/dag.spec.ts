@@ -311,6 +311,29 @@ describe('edge labels', () => {
     expect(drawn.some(e => e.label.includes('+'))).toBe(true);
   });
 
+  it('grows the gap under a dense crossing no more than its labels need', () => {
+    const top = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    const bottom = Array.from({ length: 8 }, (_, i) => `b${i}`);
+    const edges: IDagEdge[] = top.flatMap((t, i) =>
+      bottom.map((b, j) => ({
+        from: t,
+        to: b,
+        variables: [`standardized_training_features_${i * 8 + j}`]
+      }))
+    );
+    const names = [...top, ...bottom];
+    const layout = layoutDag(names, edges);
+    const bare = layoutDag(
+      names,
+      edges.map(e => ({ ...e, variables: [] }))
+    );
+    expect(layout.edges.filter(e => e.labelBox)).toHaveLength(64);
+    expectReadableLabels(layout);
+    expect(layout.height).toBeGreaterThan(bare.height);
+    // Less than half a label row per label: the labels share rows.
+    expect(layout.height - bare.height).toBeLessThan((64 * 17) / 2);
+  });
+
   it('gives the three branches of the wine example separate labels', () => {
     const xy = ['X_train', 'y_train'];
     const layout = layoutDag(

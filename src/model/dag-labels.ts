@@ -7,8 +7,9 @@
  * 100-step pipeline with it): each label takes the first free place on its drawn edge, from the middle of the edge
  * outwards, then beside it. A label with no free place grows the gap between the two ranks its edge crosses (the
  * drawing stretches vertically there, nothing else moves relative to its rank) and placement starts over. A gap
- * grown by two label heights per label in it always has a free place for each, so this ends; past MAX_ROUNDS a
- * label that still finds no place is left out (its edge keeps the tooltip) rather than drawn over something.
+ * grown by two label heights per label in it always has a free place for each, so this ends (growth steps double
+ * every few rounds); past MAX_ROUNDS a label that still finds no place is left out (its edge keeps the tooltip)
+ * rather than drawn over something.
  */
 import {
   boxAround,
@@ -34,6 +35,7 @@ const SAMPLE_STEP = 4;
 /** How far a gap grows for each label that found no place in it. */
 const GAP_GROWTH = 2 * (LABEL_HEIGHT + 2 * LABEL_MARGIN) + SAMPLE_STEP;
 const MAX_ROUNDS = 40;
+const ROUNDS_PER_DOUBLING = 8;
 
 /** Character widths of a sans-serif font in em: an upper estimate where the real font cannot be measured. */
 const NARROW = new Set("il.,:;'|!()[]{}tfjrI ");
@@ -134,17 +136,20 @@ export function placeLabels(
     if (pass.failed.length === 0) {
       break;
     }
-    let grew = false;
+    // One step per gap and round keeps the drawing compact (a label freed by the growth often frees others);
+    // steps double every few rounds so that even a gap holding hundreds of labels gets its room within MAX_ROUNDS.
+    const failing = new Set<number>();
     for (const i of pass.failed) {
       const gap = gapOf(requests[i].points, cuts);
       if (gap !== null) {
-        growth[gap] += GAP_GROWTH;
-        grew = true;
+        failing.add(gap);
       }
     }
-    if (!grew) {
+    if (failing.size === 0) {
       break;
     }
+    const step = GAP_GROWTH * 2 ** Math.floor(round / ROUNDS_PER_DOUBLING);
+    failing.forEach(gap => (growth[gap] += step));
   }
   return { mapY, boxes };
 }
