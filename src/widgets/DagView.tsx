@@ -117,7 +117,11 @@ export function DagView(props: IDagViewProps): JSX.Element {
   const markerId = `jp-Kale-arrow-${props.testId ?? 'dag'}`;
   return (
     <div className={`jp-Kale-dagFrame${props.full ? ' jp-mod-full' : ''}`}>
-      <div className="jp-Kale-dagToolbar" role="toolbar" aria-label="Zoom">
+      <div
+        className="jp-Kale-dagToolbar"
+        role="toolbar"
+        aria-label="Graph view"
+      >
         <button
           className="jp-Kale-iconButton"
           aria-label="Zoom out"
