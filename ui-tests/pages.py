@@ -172,6 +172,13 @@ class KalePage:
         tab.locator(".lm-TabBar-tabCloseIcon").click()
         expect(self.full_dag_panel).to_have_count(0)
 
+    def close_modified_notebook(self, name: str) -> None:
+        """Close the tab of a notebook with unsaved changes, discarding them."""
+        tab = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=re.compile(rf"^{re.escape(name)}$"))
+        tab.locator(".lm-TabBar-tabCloseIcon").click()
+        self.page.locator(".jp-Dialog").get_by_role("button", name="Discard").click()
+        expect(tab).to_have_count(0)
+
     def parameter_names(self) -> list[dict]:
         """Per parameter of the Deploy form: its name as shown, the title, and whether any of it is cut off."""
         return (

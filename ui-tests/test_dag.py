@@ -104,3 +104,8 @@ def test_dag_labels_and_parameter_names_are_readable(page, jupyter_lab, artifact
 
     kale.close_full_dag()
     expect(kale.dag.locator('g[data-step="final_report"]')).to_be_visible()
+
+    # Closing the notebook closes its full-size DAG too.
+    kale.open_full_dag()
+    kale.close_modified_notebook("fan_out.ipynb")  # the rename above is unsaved
+    expect(kale.full_dag_panel).to_have_count(0)

@@ -4,6 +4,7 @@
  * sidebar DAG's toolbar, closed with its tab or with the notebook).
  */
 import { runIcon, ReactWidget } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 import React, { useMemo } from 'react';
 
 import { buildEdges } from '../model/dag';
@@ -12,6 +13,9 @@ import { DagView } from './DagView';
 import { useSignals } from './hooks';
 
 export type JumpToCell = (cell: number, line: number | null) => void;
+
+/** Lumino's message type, named through Widget (@lumino/messaging is no dependency of its own). */
+type LuminoMessage = Parameters<Widget['processMessage']>[0];
 
 /** The DAG of a notebook's latest analysis; re-renders as the notebook is edited and re-analysed. */
 export function NotebookDag(props: {
@@ -102,6 +106,12 @@ export class DagPanel extends ReactWidget {
       this.pipeline.panel.context.pathChanged.disconnect(this._retitle, this);
     }
     super.dispose();
+  }
+
+  /** Closing the tab disposes the view (a plain Lumino widget would only be detached, and could not be reopened). */
+  protected onCloseRequest(msg: LuminoMessage): void {
+    super.onCloseRequest(msg);
+    this.dispose();
   }
 
   protected render(): JSX.Element {
