@@ -217,15 +217,16 @@ function gapCuts(nodes: readonly IBox[]): number[] {
   return bands.slice(1).map((b, i) => (bands[i].bottom + b.top) / 2);
 }
 
-/** y -> y plus the growth of every gap whose cut lies above y. */
+/** y -> y plus the growth of every gap whose cut lies above y (the growth as it is now: later rounds change it). */
 function shifter(
   cuts: readonly number[],
   growth: readonly number[]
 ): (y: number) => number {
+  const grown = [...growth];
   return (y: number) => {
     let dy = 0;
     for (let g = 0; g < cuts.length && cuts[g] < y; g++) {
-      dy += growth[g];
+      dy += grown[g];
     }
     return y + dy;
   };
