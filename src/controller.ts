@@ -11,6 +11,7 @@ import { analyzeNotebook } from './api/client';
 import { KaleSettings } from './api/settings';
 import { NotebookPipeline } from './model/notebook-pipeline';
 import { CellDecorations, jumpToCell } from './widgets/cell-decorations';
+import { DagPanel } from './widgets/DagPanel';
 
 /** The user's settings with every default filled in (the type is generated from schema/plugin.json). */
 export type IKaleSettings = Required<KaleSettings>;
@@ -80,6 +81,32 @@ export class PipelineController {
     await jumpToCell(pipeline.panel, cell, line);
   }
 
+  /**
+   * Show a notebook's DAG full size in the main area, beside the notebook: one tab per notebook (opening it again
+   * brings the open one to the front), closed with the notebook.
+   */
+  openDag(pipeline: NotebookPipeline): DagPanel {
+    let widget = this._dags.get(pipeline);
+    if (!widget || widget.isDisposed) {
+      const created = new DagPanel(pipeline, (cell, line) => {
+        void this.jump(pipeline, cell, line);
+      });
+      created.disposed.connect(() => {
+        if (this._dags.get(pipeline) === created) {
+          this._dags.delete(pipeline);
+        }
+      });
+      this._dags.set(pipeline, created);
+      this.app.shell.add(created, 'main', {
+        mode: 'split-right',
+        ref: pipeline.panel.id
+      });
+      widget = created;
+    }
+    this.app.shell.activateById(widget.id);
+    return widget;
+  }
+
   private _attach(panel: NotebookPanel): NotebookPipeline {
     const existing = this._pipelines.get(panel);
     if (existing) {
@@ -98,6 +125,7 @@ export class PipelineController {
       }
     });
     panel.disposed.connect(() => {
+      this._dags.get(pipeline)?.dispose();
       decorations?.dispose();
       pipeline.dispose();
       this._pipelines.delete(panel);
@@ -108,6 +136,7 @@ export class PipelineController {
 
   private _settings: IKaleSettings = { ...DEFAULT_SETTINGS };
   private _pipelines = new Map<NotebookPanel, NotebookPipeline>();
+  private _dags = new Map<NotebookPipeline, DagPanel>();
   private _currentChanged = new Signal<this, void>(this);
   private _settingsChanged = new Signal<this, void>(this);
 }

@@ -143,6 +143,74 @@ class KalePage:
     def dag_steps(self) -> list[str]:
         return self.dag.locator("g[data-step]").evaluate_all("els => els.map(e => e.dataset.step)")
 
+    def dag_boxes(self, dag: Locator | None = None) -> dict[str, list[dict]]:
+        """The boxes (getBBox, in the SVG's user units) of a DAG's edge labels and node rectangles, each with its text
+        (a label's shown text, a node's step) and, for a label, its edge's tooltip."""
+        return (dag or self.dag).evaluate(
+            """svg => {
+              const inverse = svg.getScreenCTM().inverse();
+              const box = (el, name) => {
+                const b = el.getBBox();
+                const m = inverse.multiply(el.getScreenCTM());
+                const a = new DOMPoint(b.x, b.y).matrixTransform(m);
+                const z = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
+                return {name, x: a.x, y: a.y, width: z.x - a.x, height: z.y - a.y};
+              };
+              const labels = Array.from(svg.querySelectorAll('g[data-edge] text.jp-Kale-dagEdgeLabel')).map(t => ({
+                ...box(t, t.textContent),
+                edge: t.closest('g[data-edge]').dataset.edge,
+                tooltip: t.closest('g[data-edge]').querySelector('title').textContent,
+              }));
+              const nodes = Array.from(svg.querySelectorAll('g[data-step] > rect:first-child'))
+                .map(r => box(r, r.parentElement.dataset.step));
+              const dataEdges = Array.from(svg.querySelectorAll('g[data-edge] > path:not(.jp-mod-orderOnly)')).length;
+              return {labels, nodes, dataEdges};
+            }"""
+        )
+
+    @property
+    def full_dag_panel(self) -> Locator:
+        return self.page.locator("#jp-main-dock-panel .jp-Kale-dagPanel")
+
+    @property
+    def full_dag(self) -> Locator:
+        return self.full_dag_panel.get_by_test_id("kale-dag-full")
+
+    def open_full_dag(self) -> Locator:
+        """Open (or bring to the front) the current notebook's DAG full size in the main area."""
+        self.panel.get_by_role("button", name="Open the graph full size").click()
+        expect(self.full_dag).to_be_visible(timeout=10_000)
+        return self.full_dag
+
+    def close_full_dag(self) -> None:
+        tab = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="(DAG)")
+        tab.locator(".lm-TabBar-tabCloseIcon").click()
+        expect(self.full_dag_panel).to_have_count(0)
+
+    def close_modified_notebook(self, name: str) -> None:
+        """Close the tab of a notebook with unsaved changes, discarding them."""
+        tab = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=re.compile(rf"^{re.escape(name)}$"))
+        tab.locator(".lm-TabBar-tabCloseIcon").click()
+        self.page.locator(".jp-Dialog").get_by_role("button", name="Discard").click()
+        expect(tab).to_have_count(0)
+
+    def parameter_names(self) -> list[dict]:
+        """Per parameter of the Deploy form: its name as shown, the title, and whether any of it is cut off."""
+        return (
+            self.panel.get_by_test_id("kale-parameters")
+            .locator(".jp-Kale-paramName")
+            .evaluate_all(
+                """els => els.map(e => {
+              const box = e.getBoundingClientRect();
+              const form = e.closest('fieldset').getBoundingClientRect();
+              return {
+                text: e.textContent, title: e.getAttribute('title'),
+                fits: e.scrollWidth <= e.clientWidth && box.left >= form.left && box.right <= form.right,
+              };
+            })"""
+            )
+        )
+
     def start_timing_until_node(self, step: str) -> None:
         """In the page: remember when the next committed edit happens (Enter in a step-name box, or a kind change) and
         when the DAG first shows `step`; read with timing()."""

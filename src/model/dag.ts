@@ -5,6 +5,18 @@
 import dagre from '@dagrejs/dagre';
 
 import { IStep } from '../api/types';
+import { boxAround, IBox, IPoint } from './dag-geometry';
+import {
+  estimateTextWidth,
+  fitLabel,
+  LABEL_HEIGHT,
+  MeasureText,
+  placeLabels
+} from './dag-labels';
+
+export { edgePath, midpoint } from './dag-geometry';
+export type { IBox, IPoint } from './dag-geometry';
+export { edgeLabel } from './dag-labels';
 
 export interface IDagEdge {
   from: string;
@@ -55,19 +67,6 @@ export function buildEdges(steps: readonly IStep[]): IDagEdge[] {
   return out;
 }
 
-/** The text of an edge label: the variables, shortened past `max` names ("a, b, c +2"). */
-export function edgeLabel(variables: readonly string[], max = 3): string {
-  if (variables.length <= max) {
-    return variables.join(', ');
-  }
-  return `${variables.slice(0, max).join(', ')} +${variables.length - max}`;
-}
-
-export interface IPoint {
-  x: number;
-  y: number;
-}
-
 export interface ILaidOutNode {
   name: string;
   /** Centre. */
@@ -79,8 +78,12 @@ export interface ILaidOutNode {
 
 export interface ILaidOutEdge extends IDagEdge {
   points: IPoint[];
+  /** The label as drawn (shortened to LABEL_MAX_WIDTH; the full list is `variables`); '' for an order-only edge. */
   label: string;
+  /** The centre of the label, or null when it is not drawn. */
   labelPos: IPoint | null;
+  /** The label's box (overlaps no other label's and no node's), or null when it is not drawn. */
+  labelBox: IBox | null;
 }
 
 export interface IDagLayout {
@@ -90,26 +93,36 @@ export interface IDagLayout {
   height: number;
 }
 
+export interface ILayoutOptions {
+  /** The width of a label's text in the label font; estimated when not given. */
+  measure?: MeasureText;
+  /** The widest a label may be (LABEL_MAX_WIDTH when not given); longer lists are shortened. */
+  maxLabelWidth?: number;
+}
+
 export const NODE_HEIGHT = 30;
 const CHAR_WIDTH = 7;
 const NODE_PADDING = 28;
-const LABEL_HEIGHT = 14;
-/** The width of one character of an edge label (10px font), for the drawing's bounds. */
-const LABEL_CHAR_WIDTH = 5.5;
+const MARGIN = 8;
 
-/** Lay out the DAG top to bottom with dagre. Node widths follow the name's length. */
+/**
+ * Lay out the DAG top to bottom with dagre (node widths follow the name's length), then place the edge labels so
+ * that none overlaps another or a node (model/dag-labels.ts), growing the gaps between ranks where they need room.
+ */
 export function layoutDag(
   names: readonly string[],
-  edges: readonly IDagEdge[]
+  edges: readonly IDagEdge[],
+  options: ILayoutOptions = {}
 ): IDagLayout {
+  const measure = options.measure ?? estimateTextWidth;
   const g = new dagre.graphlib.Graph({ multigraph: false });
   g.setGraph({
     rankdir: 'TB',
     nodesep: 16,
     ranksep: 30 + LABEL_HEIGHT,
     edgesep: 8,
-    marginx: 8,
-    marginy: 8
+    marginx: MARGIN,
+    marginy: MARGIN
   });
   g.setDefaultEdgeLabel(() => ({}));
   for (const name of names) {
@@ -119,8 +132,7 @@ export function layoutDag(
     });
   }
   // Edge labels are not given to dagre: labelled edges make it double every rank (twice the graph to order), which
-  // doubles the layout time of a 100-step pipeline. Labels go at the middle of the routed edge instead, in the gap
-  // between ranks (ranksep leaves room for one line of text).
+  // doubles the layout time of a 100-step pipeline. placeLabels finds them room afterwards.
   for (const e of edges) {
     g.setEdge(e.from, e.to, {});
   }
@@ -129,92 +141,75 @@ export function layoutDag(
     const n = g.node(name);
     return { name, x: n.x, y: n.y, width: n.width, height: n.height };
   });
-  const laidEdges: ILaidOutEdge[] = edges.map(e => {
+  const routed = edges.map(e => {
     const d = g.edge(e.from, e.to) as any;
-    const label = edgeLabel(e.variables);
     const points: IPoint[] = (d?.points ?? []).map((p: IPoint) => ({
       x: p.x,
       y: p.y
     }));
+    const label = e.variables.length
+      ? fitLabel(e.variables, measure, options.maxLabelWidth)
+      : '';
+    return { ...e, points, label };
+  });
+  const placement = placeLabels(
+    nodes.map(n => boxAround(n, n.width, n.height)),
+    routed.map(e => ({
+      points: e.points,
+      width: e.label ? Math.ceil(measure(e.label)) + 2 : 0
+    }))
+  );
+  for (const n of nodes) {
+    n.y = placement.mapY(n.y);
+  }
+  const laidEdges: ILaidOutEdge[] = routed.map((e, i) => {
+    const box = placement.boxes[i];
     return {
       ...e,
-      points,
-      label,
-      labelPos: label && points.length >= 2 ? midpoint(points) : null
+      points: e.points.map(p => ({ x: p.x, y: placement.mapY(p.y) })),
+      labelBox: box,
+      labelPos: box
+        ? { x: box.x + box.width / 2, y: box.y + box.height / 2 }
+        : null
     };
   });
-  // Grow the drawing to hold labels that stick out past the nodes (a label on an outer edge), shifting everything
-  // so that nothing is drawn at negative coordinates.
-  const graph = g.graph();
-  let minX = 0;
-  let maxX = graph.width ?? 0;
-  for (const e of laidEdges) {
-    if (e.labelPos) {
-      const half = (e.label.length * LABEL_CHAR_WIDTH) / 2 + 2;
-      minX = Math.min(minX, e.labelPos.x - half);
-      maxX = Math.max(maxX, e.labelPos.x + half);
+  return fitDrawing(nodes, laidEdges);
+}
+
+/**
+ * The drawing's size, everything shifted so that nothing is drawn at negative coordinates (a label beside an outer
+ * edge may stick out past the nodes), with dagre's margin kept around it all.
+ */
+function fitDrawing(nodes: ILaidOutNode[], edges: ILaidOutEdge[]): IDagLayout {
+  const boxes: IBox[] = nodes.map(n => boxAround(n, n.width, n.height));
+  for (const e of edges) {
+    e.points.forEach(p => boxes.push({ ...p, width: 0, height: 0 }));
+    if (e.labelBox) {
+      boxes.push(e.labelBox);
     }
   }
-  const dx = -minX;
-  if (dx > 0) {
-    for (const n of nodes) {
-      n.x += dx;
-    }
-    for (const e of laidEdges) {
-      e.points.forEach(p => (p.x += dx));
-      if (e.labelPos) {
-        e.labelPos.x += dx;
-      }
-    }
+  if (boxes.length === 0) {
+    return { nodes, edges, width: 1, height: 1 };
+  }
+  const minX = Math.min(...boxes.map(b => b.x)) - MARGIN;
+  const minY = Math.min(...boxes.map(b => b.y)) - MARGIN;
+  const maxX = Math.max(...boxes.map(b => b.x + b.width)) + MARGIN;
+  const maxY = Math.max(...boxes.map(b => b.y + b.height)) + MARGIN;
+  const dx = Math.max(0, -minX);
+  const dy = Math.max(0, -minY);
+  const move = (p: IPoint) => {
+    p.x += dx;
+    p.y += dy;
+  };
+  nodes.forEach(move);
+  for (const e of edges) {
+    e.points.forEach(move);
+    [e.labelPos, e.labelBox].forEach(p => p && move(p));
   }
   return {
     nodes,
-    edges: laidEdges,
-    width: Math.max(maxX - minX, 1),
-    height: Math.max(graph.height ?? 0, 1)
+    edges,
+    width: Math.max(maxX + dx, 1),
+    height: Math.max(maxY + dy, 1)
   };
-}
-
-/** The point halfway along a polyline, by length. */
-export function midpoint(points: readonly IPoint[]): IPoint {
-  const lengths = points
-    .slice(1)
-    .map((p, i) => Math.hypot(p.x - points[i].x, p.y - points[i].y));
-  let rest = lengths.reduce((a, b) => a + b, 0) / 2;
-  for (let i = 0; i < lengths.length; i++) {
-    if (rest <= lengths[i] && lengths[i] > 0) {
-      const t = rest / lengths[i];
-      return {
-        x: points[i].x + t * (points[i + 1].x - points[i].x),
-        y: points[i].y + t * (points[i + 1].y - points[i].y)
-      };
-    }
-    rest -= lengths[i];
-  }
-  return { ...points[points.length - 1] };
-}
-
-/** An SVG path through the points (a polyline smoothed with quadratic curves at the bends). */
-export function edgePath(points: readonly IPoint[]): string {
-  if (points.length === 0) {
-    return '';
-  }
-  let d = `M${r(points[0].x)},${r(points[0].y)}`;
-  if (points.length === 2) {
-    return `${d} L${r(points[1].x)},${r(points[1].y)}`;
-  }
-  for (let i = 1; i < points.length - 1; i++) {
-    const p = points[i];
-    const next = points[i + 1];
-    const mid =
-      i === points.length - 2
-        ? next
-        : { x: (p.x + next.x) / 2, y: (p.y + next.y) / 2 };
-    d += ` Q${r(p.x)},${r(p.y)} ${r(mid.x)},${r(mid.y)}`;
-  }
-  return d;
-}
-
-function r(v: number): number {
-  return Math.round(v * 10) / 10;
 }

@@ -1,12 +1,15 @@
 /**
  * The pipeline DAG as SVG: a node per step in the step's color, edges labelled with the variables that flow (dashed
- * when order-only). With step states (a run's view), nodes show their status. Layout by dagre (model/dag.ts).
+ * when order-only; labels never overlap, their full list is the edge's tooltip). With step states (a run's view),
+ * nodes show their status. Layout by dagre and model/dag-labels.ts, label widths measured in the real font. The same
+ * view fills the sidebar or, full size, a main-area tab (DagPanel).
  */
 import React, { useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import { StepStatus } from '../api/types';
 import { stepColor } from '../model/colors';
 import { edgePath, IDagEdge, layoutDag } from '../model/dag';
+import { labelMeasure } from './text-measure';
 
 export interface IDagViewProps {
   names: readonly string[];
@@ -21,10 +24,19 @@ export interface IDagViewProps {
   testId?: string;
   /** The color of a step (the notebook's assignment); defaults to the standalone color. */
   colorOf?: (name: string) => string;
+  /** Given, the toolbar offers to open the graph full size (in the main area). */
+  onOpenFull?: () => void;
+  /** Fill the parent (the full-size view): Fit then fits the width and the height, and may enlarge. */
+  full?: boolean;
 }
 
 /** The smallest scale "Fit" goes to; below it labels are unreadable, so the graph scrolls instead. */
 const MIN_FIT = 0.55;
+/** The scales "Fit" keeps to in the full-size view: labels stay readable (scroll past that), a small graph grows. */
+const MIN_FULL_FIT = 0.8;
+const MAX_FULL_FIT = 1.5;
+/** The widest label in the full-size view, which has the room for longer ones than the sidebar. */
+const FULL_LABEL_WIDTH = 220;
 
 const STATUS_MARK: Record<StepStatus, string> = {
   queued: '○',
@@ -44,7 +56,14 @@ export function DagView(props: IDagViewProps): JSX.Element {
     () => JSON.stringify([names, edges.map(e => [e.from, e.to, e.variables])]),
     [names, edges]
   );
-  const layout = useMemo(() => layoutDag(names, edges), [structure]);
+  const layout = useMemo(
+    () =>
+      layoutDag(names, edges, {
+        measure: labelMeasure(),
+        maxLabelWidth: props.full ? FULL_LABEL_WIDTH : undefined
+      }),
+    [structure, props.full]
+  );
   const layoutMs = performance.now() - started;
   const svgRef = useRef<SVGSVGElement>(null);
   const measured = useRef<number | undefined>(undefined);
@@ -69,23 +88,21 @@ export function DagView(props: IDagViewProps): JSX.Element {
   // fixed factor chosen with the zoom buttons.
   const containerRef = useRef<HTMLDivElement>(null);
   const [zoom, setZoom] = useState<number | 'fit'>('fit');
-  const [available, setAvailable] = useState(0);
+  const [available, setAvailable] = useState({ width: 0, height: 0 });
   const empty = names.length === 0;
   useLayoutEffect(() => {
     const el = containerRef.current;
     if (!el || typeof ResizeObserver === 'undefined') {
       return;
     }
-    const measure = () => setAvailable(el.clientWidth - 2);
+    const measure = () =>
+      setAvailable({ width: el.clientWidth - 2, height: el.clientHeight - 2 });
     measure();
     const observer = new ResizeObserver(measure);
     observer.observe(el);
     return () => observer.disconnect();
   }, [empty]);
-  const fit =
-    available > 0
-      ? Math.max(MIN_FIT, Math.min(1, available / layout.width))
-      : 1;
+  const fit = fitScale(layout, available, !!props.full);
   const scale = zoom === 'fit' ? fit : zoom;
   const zoomBy = (factor: number) =>
     setZoom(Math.max(0.2, Math.min(3, Math.round(scale * factor * 100) / 100)));
@@ -99,8 +116,12 @@ export function DagView(props: IDagViewProps): JSX.Element {
   }
   const markerId = `jp-Kale-arrow-${props.testId ?? 'dag'}`;
   return (
-    <div className="jp-Kale-dagFrame">
-      <div className="jp-Kale-dagToolbar" role="toolbar" aria-label="Zoom">
+    <div className={`jp-Kale-dagFrame${props.full ? ' jp-mod-full' : ''}`}>
+      <div
+        className="jp-Kale-dagToolbar"
+        role="toolbar"
+        aria-label="Graph view"
+      >
         <button
           className="jp-Kale-iconButton"
           aria-label="Zoom out"
@@ -123,11 +144,26 @@ export function DagView(props: IDagViewProps): JSX.Element {
         <button
           className="jp-Kale-iconButton"
           aria-pressed={zoom === 'fit'}
-          title="Fit the graph to the panel's width"
+          title={
+            props.full
+              ? 'Fit the graph to the panel'
+              : "Fit the graph to the panel's width"
+          }
           onClick={() => setZoom('fit')}
         >
           Fit
         </button>
+        {props.onOpenFull && (
+          <button
+            className="jp-Kale-iconButton"
+            aria-label="Open the graph full size"
+            title="Open the graph full size in the main area"
+            data-testid="kale-dag-open-full"
+            onClick={props.onOpenFull}
+          >
+            ⤢
+          </button>
+        )}
       </div>
       <div className="jp-Kale-dag" ref={containerRef}>
         <svg
@@ -154,7 +190,7 @@ export function DagView(props: IDagViewProps): JSX.Element {
               <path d="M0,0 L10,5 L0,10 z" className="jp-Kale-dagArrow" />
             </marker>
           </defs>
-          {layout.edges.map(e => (
+          {layout.edges.map((e, i) => (
             <g
               key={`${e.from}->${e.to}`}
               className="jp-Kale-dagEdge"
@@ -172,17 +208,30 @@ export function DagView(props: IDagViewProps): JSX.Element {
               />
               {e.labelPos && (
                 <text
+                  id={`${markerId}-label-${i}`}
                   x={e.labelPos.x}
                   y={e.labelPos.y}
                   className="jp-Kale-dagEdgeLabel"
                   textAnchor="middle"
-                  dominantBaseline="middle"
+                  dominantBaseline="central"
                 >
                   {e.label}
                 </text>
               )}
             </g>
           ))}
+          {/* The labels again, above every edge: a line drawn after a label must not cross it. The originals stay
+              in their edge's group (its tooltip, its text); this layer lets the pointer through to them. */}
+          <g className="jp-Kale-dagLabelLayer" aria-hidden="true">
+            {layout.edges.map((e, i) =>
+              e.labelPos ? (
+                <use
+                  key={`${e.from}->${e.to}`}
+                  href={`#${markerId}-label-${i}`}
+                />
+              ) : null
+            )}
+          </g>
           {layout.nodes.map(n => {
             const status = statuses?.[n.name];
             const classes = ['jp-Kale-dagNode'];
@@ -243,4 +292,23 @@ export function DagView(props: IDagViewProps): JSX.Element {
       </div>
     </div>
   );
+}
+
+/**
+ * The scale "Fit" shows the graph at: the panel's width (never above 100%, never below MIN_FIT); full size, the whole
+ * graph in the panel (between MIN_FULL_FIT and MAX_FULL_FIT). Past the lower bound the graph scrolls.
+ */
+function fitScale(
+  layout: { width: number; height: number },
+  available: { width: number; height: number },
+  full: boolean
+): number {
+  if (available.width <= 0) {
+    return 1;
+  }
+  let fit = Math.min(full ? MAX_FULL_FIT : 1, available.width / layout.width);
+  if (full && available.height > 0) {
+    fit = Math.min(fit, available.height / layout.height);
+  }
+  return Math.max(full ? MIN_FULL_FIT : MIN_FIT, fit);
 }

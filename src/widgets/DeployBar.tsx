@@ -31,7 +31,9 @@ export function ParametersForm(props: {
         const parsed = parseParameterValue(value, def);
         return (
           <label key={name} className="jp-Kale-param">
-            <span className="jp-Kale-paramName">{name}</span>
+            <span className="jp-Kale-paramName" title={name}>
+              {name}
+            </span>
             <input
               className="jp-mod-styled"
               value={value}

@@ -3,16 +3,15 @@
  * the live DAG, diagnostics, parameters and deploy button, and its runs.
  */
 import { ReactWidget } from '@jupyterlab/ui-components';
-import React, { useCallback, useEffect, useMemo, useState } from 'react';
+import React, { useCallback, useEffect, useState } from 'react';
 
 import { startRun } from '../api/client';
 import { IDiagnostic } from '../api/types';
 import { PipelineController } from '../controller';
-import { buildEdges } from '../model/dag';
 import { NotebookPipeline } from '../model/notebook-pipeline';
 import { parametersToSend } from '../model/parameters';
 import { ServerStatus, checkServer } from '../version';
-import { DagView } from './DagView';
+import { NotebookDag } from './DagPanel';
 import { DeployButton, IBackendEntry, ParametersForm } from './DeployBar';
 import { useSignals } from './hooks';
 import { RunsView } from './RunsView';
@@ -66,11 +65,6 @@ function NotebookView(props: {
   const { pipeline, controller } = props;
   useSignals([pipeline.changed]);
   const analysis = pipeline.analysis;
-  const names = useMemo(
-    () => analysis?.steps.map(s => s.name) ?? [],
-    [analysis]
-  );
-  const edges = useMemo(() => buildEdges(analysis?.steps ?? []), [analysis]);
   const colorOf = pipeline.colorOf();
   const [paramTexts, setParamTexts] = useState<Record<string, string>>({});
   const [selectedRun, setSelectedRun] = useState<string | null>(null);
@@ -169,22 +163,12 @@ function NotebookView(props: {
             Analysis failed: {pipeline.error}
           </p>
         )}
-        {analysis && (
-          <DagView
-            names={names}
-            edges={edges}
-            since={pipeline.analyzedAt}
-            label="Pipeline DAG"
-            colorOf={colorOf}
-            testId="kale-dag"
-            onSelect={step => {
-              const s = analysis.steps.find(x => x.name === step);
-              if (s && s.cells.length) {
-                jump(s.cells[0], null);
-              }
-            }}
-          />
-        )}
+        <NotebookDag
+          pipeline={pipeline}
+          onJump={jump}
+          testId="kale-dag"
+          onOpenFull={() => controller.openDag(pipeline)}
+        />
       </section>
       <DiagnosticsList diagnostics={diagnostics} onJump={jump} />
       {analysis && (
