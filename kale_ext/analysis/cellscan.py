@@ -239,7 +239,7 @@ class _CellScan:
                         value_carry(item.context_expr, self.cell),
                     )
             self.block(s.body)
-        elif isinstance(s, ast.Try) or (sys.version_info >= (3, 11) and isinstance(s, ast.TryStar)):
+        elif isinstance(s, _TRY):
             self.block(s.body, True)
             for h in s.handlers:
                 if h.type is not None:
@@ -510,6 +510,10 @@ class _CellScan:
                     self.events.append(SoftRead(n.id, ln + self.offset))
 
 
+if sys.version_info >= (3, 11):
+    _TRY: tuple[type[ast.Try] | type[ast.TryStar], ...] = (ast.Try, ast.TryStar)
+else:
+    _TRY = (ast.Try,)
 _NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
