@@ -2,7 +2,7 @@
 
 ``spec.py`` turns a Pipeline step into a JSON-able StepSpec; ``program.py`` renders the standalone Python program and the
 cache key; ``runtime.py`` executes a step (prelude, imports, parameters, inputs, cells with IPython magics, outputs,
-metrics); ``zygote.py`` is the warm process that runs the prelude once and forks one child per step.
+metrics). The local runner's warm process that forks one child per step is kale_ext.runners.local.zygote.
 Plain Python: never imports tornado or jupyter_server.
 """
 

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from ..errors import KaleError, NotFoundError
+from ..runners.local.identity import driver_alive, process_token
 
 ENV_HOME = "KALE_EXT_HOME"
 RUN_FINAL = ("succeeded", "failed", "cancelled", "interrupted")
@@ -101,34 +102,6 @@ def store_dir_for(notebook_path: str) -> str:
     if home:
         return os.path.abspath(os.path.expanduser(home))
     return os.path.join(os.path.dirname(os.path.abspath(notebook_path)), ".kale")
-
-
-def process_token(pid: int) -> str | None:
-    """The process start time (Linux /proc), to tell a live driver from a reused pid."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return data[data.rindex(b")") + 2 :].split()[19].decode()
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def driver_alive(pid: int | None, token: str | None) -> bool:
-    """Whether the process ``pid`` still runs and is the one whose start time is ``token`` (not a reused pid)."""
-    return _alive(pid, token)
-
-
-def _alive(pid: int | None, token: str | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    current = process_token(pid)
-    return token is None or current is None or current == token
 
 
 def new_run_id() -> str:
@@ -411,7 +384,7 @@ class Store:
         rows = c.execute(
             "SELECT run_id, driver_pid, driver_token FROM runs WHERE status IN ('queued', 'running')"
         ).fetchall()
-        lost = [r["run_id"] for r in rows if not _alive(r["driver_pid"], r["driver_token"])]
+        lost = [r["run_id"] for r in rows if not driver_alive(r["driver_pid"], r["driver_token"])]
         now = time.time()
         for run_id in lost:
             with c:

@@ -109,7 +109,7 @@ def test_store_env_override(project, tmp_path):
 def test_core_does_not_import_the_server_stack():
     code = (
         "import sys; import kale_ext.runners.local, kale_ext.commands.run, kale_ext.commands.runs, "
-        "kale_ext.steps.zygote, kale_ext.marshal, kale_ext.store; "
+        "kale_ext.runners.local.zygote, kale_ext.marshal, kale_ext.store; "
         "bad = [m for m in ('tornado', 'jupyter_server') if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -13,15 +13,16 @@ import threading
 import time
 from typing import Any
 
-from ..errors import NotFoundError
-from ..pipeline.model import Pipeline
-from ..steps.spec import StepSpec, build_specs
-from ..store import RUN_FINAL, Store, store_dir_for
-from ..store.db import driver_alive, new_run_id
-from . import params as params_mod
-from .base import CancelTimeoutError, Listener, Runner, RunnerError
+from ...errors import NotFoundError
+from ...pipeline.model import Pipeline
+from ...steps.spec import StepSpec, build_specs
+from ...store import RUN_FINAL, Store, store_dir_for
+from ...store.db import new_run_id
+from .. import params as params_mod
+from ..base import CancelTimeoutError, Listener, Runner, RunnerError
 from .driver import RunDriver
-from .processes import fork_available, signal_process
+from .identity import driver_alive, signal_process
+from .launchers import fork_available
 
 LOG_CHUNK = 1 << 20
 
@@ -149,7 +150,9 @@ class LocalRunner(Runner):
             resumed_from=resumed_from,
             driver_signal=self.cancel_signal,
         )
-        driver = RunDriver(self, store, run_id, notebook, specs, literals, metric_sources, options, listener)
+        driver = RunDriver(
+            store, run_id, notebook, specs, literals, metric_sources, options, listener, on_finished=self._forget
+        )
         with self._lock:
             if self._closed:
                 raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
@@ -167,6 +170,11 @@ class LocalRunner(Runner):
             driver.request_cancel(reason)
         for driver in drivers:
             driver.join(timeout)
+
+    def _forget(self, run_id: str) -> None:
+        """A driver's run ended: the store answers for finished runs, so no per-run state is kept."""
+        with self._lock:
+            self._drivers.pop(run_id, None)
 
     def resume(self, run_id: str, *, listener: Listener | None = None) -> str:
         if self._closed:

@@ -16,9 +16,8 @@ import sys
 import threading
 from typing import Any
 
-from ..steps.program import render_program
-from ..steps.spec import StepSpec
-from ..steps.zygote import kill_group
+from ...steps.program import render_program
+from ...steps.spec import StepSpec
 
 
 def child_environment() -> dict[str, str]:
@@ -31,7 +30,7 @@ def child_environment() -> dict[str, str]:
         return env
     except Exception:
         pass
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), root) if p)
     return env
 
@@ -42,32 +41,15 @@ def fork_available() -> bool:
     return hasattr(os, "fork") and sys.platform != "win32"
 
 
-def signal_process(pid: int, token: str, sig: int) -> bool:
-    """Send ``sig`` to ``pid`` only if it is still the process that started at ``token`` (its /proc start time); False
-    when that process is gone (the pid is free or was reused). Race-free where pidfds exist: the pidfd pins the process
-    whose start time is checked, so a pid reused after the check is never signalled. PermissionError propagates."""
-    from ..store.db import process_token
-
-    fd = None
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a step's process group (each step leads its own), or the process alone if it has no group yet."""
     try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return False
-    except (AttributeError, OSError):  # no pidfds (old kernel, not Linux): check, then kill
-        fd = None
-    try:
-        if not token or process_token(pid) != token:
-            return False
-        if fd is not None:
-            signal.pidfd_send_signal(fd, sig)
-        else:
+        os.killpg(pid, sig)
+    except OSError:
+        try:
             os.kill(pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-    finally:
-        if fd is not None:
-            os.close(fd)
+        except OSError:
+            pass
 
 
 class ZygoteLauncher:
@@ -78,7 +60,7 @@ class ZygoteLauncher:
             json.dump(plan, f)
         self.log_path = os.path.join(run_dir, "zygote.log")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kale_ext.steps.zygote", "--plan", plan_path, "--log", self.log_path],
+            [sys.executable, "-m", "kale_ext.runners.local.zygote", "--plan", plan_path, "--log", self.log_path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=cwd,

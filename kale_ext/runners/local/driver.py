@@ -13,26 +13,27 @@ import os
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from ..steps.program import cache_key, environment_identity
-from ..steps.runtime import uses_shell, write_json_atomic
-from ..steps.spec import StepSpec
-from ..store import Store
-from ..syntax import literal_eval
-from .base import Listener, RunnerError
-from .processes import SubprocessLauncher, ZygoteLauncher, kill_group
-
-if TYPE_CHECKING:
-    from .local import LocalRunner
+from ...steps.program import cache_key, environment_identity
+from ...steps.runtime import uses_shell, write_json_atomic
+from ...steps.spec import StepSpec
+from ...store import Store
+from ...syntax import literal_eval
+from ..base import Listener, RunnerError
+from .launchers import SubprocessLauncher, ZygoteLauncher, kill_group
 
 
 class RunDriver(threading.Thread):
-    """Schedules one run. All store writes of the run happen on this thread."""
+    """Schedules one run. All store writes of the run happen on this thread.
+
+    ``options["launcher"]`` ("fork" | "subprocess") picks the launcher; ``on_finished(run_id)`` is called once the run's
+    final status is recorded (the runner forgets the driver then), so the driver needs nothing of the runner itself.
+    """
 
     def __init__(
         self,
-        runner: LocalRunner,
         store: Store,
         run_id: str,
         notebook: str,
@@ -41,9 +42,11 @@ class RunDriver(threading.Thread):
         metric_sources: dict[str, str],
         options: dict[str, Any],
         listener: Listener | None,
+        *,
+        on_finished: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(name=f"kale-run-{run_id}", daemon=True)
-        self.runner = runner
+        self.on_finished = on_finished
         self.store = store
         self.run_id = run_id
         self.cwd = os.path.dirname(notebook)
@@ -118,8 +121,8 @@ class RunDriver(threading.Thread):
             if self.status[name] in ("queued", "running"):
                 self.set_step(name, "cancelled", finished=time.time())
         self.store.update_run(self.run_id, status=final, finished=time.time(), error=error)
-        with self.runner._lock:  # the store answers for finished runs; keep no per-run state around
-            self.runner._drivers.pop(self.run_id, None)
+        if self.on_finished is not None:
+            self.on_finished(self.run_id)
         self.notify(event="run", status=final, error=error)
 
     def drive(self) -> None:
@@ -207,7 +210,7 @@ class RunDriver(threading.Thread):
 
     def get_launcher(self) -> ZygoteLauncher | SubprocessLauncher:
         if self.launcher is None:
-            if self.runner.use_fork:
+            if self.options["launcher"] == "fork":
                 first = next(iter(self.specs.values()))
                 sources = [c["source"] for s in self.specs.values() for c in (s.cells + s.prelude)]
                 plan = {

@@ -4,7 +4,7 @@ Importing numpy, pandas and scikit-learn costs 2 to 3 s in a fresh interpreter; 
 in milliseconds. Each child is still its own process (own process group, so cancelling kills everything it started), in
 the notebook's folder, with the caller's interpreter and environment, its stdout/stderr on its own log file.
 
-Started by the local runner as ``python -m kale_ext.steps.zygote --plan PLAN.json --log LOG`` (an argument list).
+Started by the local runner as ``python -m kale_ext.runners.local.zygote --plan PLAN.json --log LOG`` (an argument list).
 Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"}); JSON lines on the original stdout
 ({"event": "ready"|"started"|"exited", ...}); the zygote's own prints go to LOG. Closing stdin kills the children left.
 Single-threaded by design (fork after threads is unsafe). Never imports tornado or jupyter_server.
@@ -22,19 +22,9 @@ import sys
 import time
 from typing import Any
 
-from . import runtime
-from .spec import StepSpec
-
-
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a step's process group (each step leads its own), or the process alone if it has no group yet."""
-    try:
-        os.killpg(pid, sig)
-    except OSError:
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            pass
+from ...steps import runtime
+from ...steps.spec import StepSpec
+from .launchers import kill_group
 
 
 class Zygote:
@@ -67,7 +57,7 @@ class Zygote:
             sys.stderr.write(self.prelude_error["traceback"])
         # Everything a step needs besides its own code is loaded once, here, not in every child: the serializers and
         # the entry point scan (tens of milliseconds each).
-        from ..marshal import default_registry
+        from ...marshal import default_registry
 
         default_registry()._ensure_entry_points()
         # A fresh interpreter per step would re-run the prelude: a prelude that seeds the RNGs gives every step the same
