@@ -3,6 +3,6 @@
 Never imports tornado or jupyter_server.
 """
 
-from .base import Runner, RunnerError
+from .base import Runner, RunnerError, RunOptions
 
-__all__ = ["Runner", "RunnerError"]
+__all__ = ["RunOptions", "Runner", "RunnerError"]

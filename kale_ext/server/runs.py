@@ -4,6 +4,7 @@
     POST /kale/v1/runs                           start a run; 202 with the run at once (it proceeds in the background)
          {"path": "dir/nb.ipynb", "notebook": optional live notebook JSON, "parameters": {}, "use_cache": true,
           "fail_fast": false, "max_parallel": null}
+         (a string sent for a parameter is parsed as the CLI's --param text: a literal of the parameter's type, or text)
     GET  /kale/v1/runs/RUN_ID                    the run, its steps, metrics
     POST /kale/v1/runs/RUN_ID/cancel             stop its processes; 200 with the run
     GET  /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N   {"text", "next_offset", "status"}: poll with next_offset
@@ -20,7 +21,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidRequestError, NotFoundError
-from ..runners.base import Runner
+from ..runners.base import Runner, RunOptions
+from ..runners.params import parse_value
 from .base import KaleHandler
 
 RUNNER_SETTING = "kale_ext_runner"
@@ -77,17 +79,24 @@ class RunsHandler(_RunsBase):
         if live is not None and not isinstance(live, dict):
             raise InvalidRequestError("'notebook' must be a notebook JSON object.", code="request.notebook")
         params = _option(body, "parameters", dict, {}) or {}
-        options = {
-            "use_cache": _option(body, "use_cache", bool, True),
-            "fail_fast": _option(body, "fail_fast", bool, False),
-            "max_parallel": _option(body, "max_parallel", int, None),
-        }
+        use_cache = _option(body, "use_cache", bool, True)
+        fail_fast = _option(body, "fail_fast", bool, False)
+        max_parallel = _option(body, "max_parallel", int, None)
         name = path.rsplit("/", 1)[-1].removesuffix(".ipynb")
 
         def start() -> dict[str, Any]:
             nb = live if live is not None else load_notebook(path)
             pipeline = analyze(nb, name=name)
-            run_id = self.runner.start(pipeline, path, params, **{k: v for k, v in options.items() if v is not None})
+            values = {
+                k: parse_value(v, pipeline.parameters.get(k)) if isinstance(v, str) else v for k, v in params.items()
+            }
+            options = RunOptions(
+                parameters=values,
+                max_parallel=max_parallel,
+                use_cache=True if use_cache is None else use_cache,
+                fail_fast=bool(fail_fast),
+            )
+            run_id = self.runner.start(pipeline, path, options)
             return self.runner.get_run(run_id)
 
         run = await self.off_loop(start)

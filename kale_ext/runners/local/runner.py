@@ -19,7 +19,7 @@ from ...steps.spec import StepSpec, build_specs
 from ...store import RUN_FINAL, Store, store_dir_for
 from ...store.db import new_run_id
 from .. import params as params_mod
-from ..base import CancelTimeoutError, Listener, Runner, RunnerError
+from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
 from .launchers import fork_available
@@ -72,19 +72,19 @@ class LocalRunner(Runner):
         raise NotFoundError(f"No run {run_id!r} is known to this runner.", code="run.not_found")
 
     # --------------------------------------------------------------------------------------------------------- API
+    def capabilities(self) -> list[str]:
+        return ["runs", f"runner:{self.name}"]
+
     def start(
         self,
         pipeline: Pipeline,
         notebook_path: str,
-        params: dict[str, Any] | None = None,
+        options: RunOptions | None = None,
         *,
-        max_parallel: int | None = None,
-        use_cache: bool = True,
-        fail_fast: bool = False,
         listener: Listener | None = None,
-        raw_params: dict[str, str] | None = None,
     ) -> str:
-        """See kale_ext.runners.base. ``raw_params`` are command-line texts (``--param N=V``), parsed as literals."""
+        """See kale_ext.runners.base."""
+        options = options or RunOptions()
         if self._closed:
             raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
         if pipeline.has_errors:
@@ -99,9 +99,12 @@ class LocalRunner(Runner):
             )
         if not pipeline.steps:
             raise RunnerError("The notebook has no pipeline steps: tag code cells with step:NAME.", code="run.no_steps")
-        if max_parallel is not None and (not isinstance(max_parallel, int) or max_parallel < 1):
+        max_parallel = options.max_parallel
+        if max_parallel is not None and (
+            not isinstance(max_parallel, int) or isinstance(max_parallel, bool) or max_parallel < 1
+        ):
             raise RunnerError(f"max_parallel must be a positive integer, got {max_parallel!r}.")
-        values = params_mod.resolve(pipeline.parameters, params, raw_params)
+        values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
         specs = build_specs(pipeline)
         return self._start(
@@ -111,8 +114,8 @@ class LocalRunner(Runner):
             literals,
             dict(pipeline.metric_sources),
             max_parallel or os.cpu_count() or 1,
-            use_cache,
-            fail_fast,
+            options.use_cache,
+            options.fail_fast,
             listener,
             None,
         )
