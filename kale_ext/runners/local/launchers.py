@@ -35,8 +35,11 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+ENV_NO_FORK = "KALE_EXT_NO_FORK"
+
+
 def fork_available() -> bool:
-    if os.environ.get("KALE_EXT_NO_FORK", "") not in ("", "0"):
+    if os.environ.get(ENV_NO_FORK, "") not in ("", "0"):
         return False
     return hasattr(os, "fork") and sys.platform != "win32"
 

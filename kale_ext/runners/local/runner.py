@@ -1,7 +1,9 @@
 """LocalRunner: runs a pipeline on this machine, each step in its own process, independent branches in parallel.
 
 The Runner API (see base.py) over the store; each run is driven by a RunDriver thread (driver.py) that records every
-transition in the store, so that any process can watch the run. Never imports tornado or jupyter_server.
+transition in the store, so that any process can watch the run. All runs of one LocalRunner share one pool of step
+processes (slots.py). A traitlets Configurable: the Jupyter server builds it with its config; the CLI with keyword
+arguments. Never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -13,23 +15,33 @@ import threading
 import time
 from typing import Any
 
+from traitlets import Enum, Integer, TraitError, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
 from ...errors import NotFoundError
 from ...pipeline.model import Pipeline
 from ...steps.spec import StepSpec, build_specs
 from ...store import RUN_FINAL, Store, store_dir_for
-from ...store.db import new_run_id
+from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
 from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
-from .launchers import fork_available
+from .launchers import ENV_NO_FORK, fork_available
+from .slots import Slots
 
 LOG_CHUNK = 1 << 20
 
 
-class LocalRunner(Runner):
-    """``LocalRunner(store)`` keeps every run in ``store``; ``LocalRunner()`` uses each notebook's own store
-    (``.kale/`` beside it, or ``$KALE_EXT_HOME``).
+class _ConfigurableRunnerMeta(type(LoggingConfigurable), type(Runner)):  # type: ignore[misc]
+    """A traitlets Configurable that is also an abstract Runner."""
+
+
+class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
+    """The embedded runner; a Configurable (``c.LocalRunner.max_processes = 4`` in the Jupyter server's config).
+
+    ``LocalRunner(store)`` keeps every run in ``store``; else ``store_dir``, else each notebook's own store (``.kale/``
+    beside it). ``use_fork`` (True/False) is a shorthand for ``launcher``.
 
     ``cancel_signal`` (e.g. "SIGTERM") declares that this process cancels its runs cleanly on that signal (the
     ``kale-ext run`` command installs such a handler); it is recorded with each run, so that another process's runner
@@ -39,24 +51,88 @@ class LocalRunner(Runner):
     name = "local"
     foreign_cancel_timeout = 15.0  # seconds a cancel of another process's run waits for that run to end
 
-    def __init__(
-        self, store: Store | None = None, *, use_fork: bool | None = None, cancel_signal: str | None = None
-    ) -> None:
-        if cancel_signal is not None and not isinstance(getattr(signal, cancel_signal, None), signal.Signals):
-            raise ValueError(f"cancel_signal must name a signal, got {cancel_signal!r}.")
-        self.cancel_signal = cancel_signal
+    store_dir = Unicode(
+        config=True,
+        help=f"Folder of the run store (kale.db and the runs' files) for every notebook. Default: ${ENV_HOME} if "
+        "set; empty: a .kale/ folder beside each notebook.",
+    )
+    launcher = Enum(
+        ["fork", "subprocess"],
+        config=True,
+        help="How step processes start: 'fork' (a warm process runs the imports and functions cells once and forks "
+        "one child per step) or 'subprocess' (a fresh interpreter per step). Default: 'fork' where os.fork exists, "
+        f"unless ${ENV_NO_FORK} is set to something other than 0.",
+    )
+    max_parallel = Integer(
+        config=True,
+        help="Steps of one run that execute at once when the run does not say (--max-parallel). Default: the CPU "
+        "count.",
+    )
+    max_processes = Integer(
+        config=True,
+        help="Step processes of all active runs together (one pool shared by every run of this runner, so that "
+        "several runs at once do not each take every core). Default: the CPU count.",
+    )
+    cancel_signal = Unicode(
+        None,
+        allow_none=True,
+        help="The signal on which this process cancels its runs cleanly (recorded with each run, so that another "
+        "process may send it); None: other processes cannot cancel this process's runs.",
+    )
+
+    @default("store_dir")
+    def _default_store_dir(self) -> str:
+        home = os.environ.get(ENV_HOME)
+        return os.path.abspath(os.path.expanduser(home)) if home else ""
+
+    @default("launcher")
+    def _default_launcher(self) -> str:
+        return "fork" if fork_available() else "subprocess"
+
+    @default("max_parallel")
+    def _default_max_parallel(self) -> int:
+        return os.cpu_count() or 1
+
+    @default("max_processes")
+    def _default_max_processes(self) -> int:
+        return os.cpu_count() or 1
+
+    @validate("max_parallel", "max_processes")
+    def _positive(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1, got {proposal['value']}.")
+        return proposal["value"]
+
+    @validate("cancel_signal")
+    def _a_signal(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        if value is not None and not isinstance(getattr(signal, value, None), signal.Signals):
+            raise TraitError(f"cancel_signal must name a signal, got {value!r}.")
+        return value
+
+    def __init__(self, store: Store | None = None, *, use_fork: bool | None = None, **kwargs: Any) -> None:
+        if use_fork is not None:
+            kwargs["launcher"] = "fork" if use_fork else "subprocess"
+        super().__init__(**kwargs)
+        if self.launcher == "fork" and not hasattr(os, "fork"):
+            self.log.warning("LocalRunner.launcher 'fork' needs os.fork; using 'subprocess'.")
+            self.launcher = "subprocess"
         self.store = store
-        self.use_fork = fork_available() if use_fork is None else use_fork
+        self.slots = Slots(self.max_processes)
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
         self._drivers: dict[str, RunDriver] = {}
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def use_fork(self) -> bool:
+        return self.launcher == "fork"
+
     # ------------------------------------------------------------------------------------------------------ stores
     def store_for(self, notebook_path: str) -> Store:
         if self.store is not None:
             return self.store
-        folder = store_dir_for(notebook_path)
+        folder = os.path.abspath(self.store_dir) if self.store_dir else store_dir_for(notebook_path)
         with self._lock:
             if folder not in self._stores:
                 self._stores[folder] = Store(folder)
@@ -113,7 +189,7 @@ class LocalRunner(Runner):
             specs,
             literals,
             dict(pipeline.metric_sources),
-            max_parallel or os.cpu_count() or 1,
+            max_parallel or self.max_parallel,
             options.use_cache,
             options.fail_fast,
             listener,
@@ -154,7 +230,16 @@ class LocalRunner(Runner):
             driver_signal=self.cancel_signal,
         )
         driver = RunDriver(
-            store, run_id, notebook, specs, literals, metric_sources, options, listener, on_finished=self._forget
+            store,
+            run_id,
+            notebook,
+            specs,
+            literals,
+            metric_sources,
+            options,
+            listener,
+            slots=self.slots,
+            on_finished=self._forget,
         )
         with self._lock:
             if self._closed:
@@ -197,7 +282,7 @@ class LocalRunner(Runner):
             specs,
             json.loads(row["parameters"]),
             json.loads(row["metric_sources"]),
-            options.get("max_parallel") or os.cpu_count() or 1,
+            options.get("max_parallel") or self.max_parallel,
             True,
             options.get("fail_fast", False),
             listener,
