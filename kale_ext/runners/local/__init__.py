@@ -1,8 +1,9 @@
 """The local runner: runs a pipeline on this machine, every step in its own process, independent branches in parallel.
 
 ``runner.py`` (LocalRunner, the Runner API over the store), ``driver.py`` (one run's scheduling thread),
-``launchers.py`` (a warm zygote that forks per step, or a fresh interpreter per step), ``zygote.py`` (the warm process
-itself), ``identity.py`` (which process drives a run; the store imports it).
+``slots.py`` (the runner-wide pool of step processes), ``launchers.py`` (a warm zygote that forks per step, or a fresh
+interpreter per step), ``zygote.py`` (the warm process itself), ``randomstate.py`` (the random state a forked step gets),
+``identity.py`` (which process drives a run; the store imports it).
 
 The names below are loaded on first use, so that the store (which imports ``identity``) and the zygote (started as
 ``python -m kale_ext.runners.local.zygote``) do not pull in the runner and its store. Never imports tornado or

@@ -7,7 +7,9 @@ the notebook's folder, with the caller's interpreter and environment, its stdout
 Started by the local runner as ``python -m kale_ext.runners.local.zygote --plan PLAN.json --log LOG`` (an argument list).
 Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"}); JSON lines on the original stdout
 ({"event": "ready"|"started"|"exited", ...}); the zygote's own prints go to LOG. Closing stdin kills the children left.
-Single-threaded by design (fork after threads is unsafe). Never imports tornado or jupyter_server.
+Single-threaded by design (fork after threads is unsafe). Every forked step gets the random state a fresh process
+running the prelude would have (randomstate.py); ``--probe`` is that check's fresh interpreter. Never imports tornado or
+jupyter_server.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import select
 import signal
 import sys
@@ -24,61 +25,61 @@ from typing import Any
 
 from ...steps import runtime
 from ...steps.spec import StepSpec
+from . import randomstate
 from .launchers import kill_group
 
 
 class Zygote:
-    def __init__(self, plan: dict[str, Any], proto) -> None:
+    def __init__(self, plan: dict[str, Any], proto, startup: randomstate.Digests | None = None) -> None:
         self.plan = plan
+        self.startup = startup if startup is not None else randomstate.digests()  # the random states at start-up
         self.proto = proto
         self.module = None
         self.prelude_error: dict[str, Any] | None = None
         self.children: dict[int, str] = {}  # pid -> step
         self.pidfds: dict[int, int] = {}  # pidfd -> pid
-        self._seeded = False
-        self._random_state = None
-        self._numpy_state = None
+        self._random_states: dict[str, Any] = {}  # after the prelude
+        self._same_random: dict[str, bool] = {}  # rng -> every fresh process has that state
 
     def send(self, **event: Any) -> None:
         self.proto.write(json.dumps(event) + "\n")
         self.proto.flush()
 
     # ----------------------------------------------------------------------------------------------------------- setup
-    def prepare(self) -> None:
-        t = time.time()
+    def run_prelude(self) -> Any:
         prelude = self.plan.get("prelude", [])
         spec = StepSpec(pipeline=self.plan.get("pipeline", ""), name="<prelude>", cells=[], prelude=prelude)
+        module = runtime.prepare_namespace(spec, self.plan.get("parameters", {}))
+        if self.plan.get("uses_shell"):
+            runtime.make_shell(module)
+        return module
+
+    def prepare(self) -> None:
+        t = time.time()
+        probe = randomstate.start_probe()
+        twin = None
+        if self.plan.get("prelude"):
+            runtime._flush()
+            twin = randomstate.fork_twin(self.run_prelude, close_fds=[self.proto.fileno()])
         try:
-            self.module = runtime.prepare_namespace(spec, self.plan.get("parameters", {}))
-            if self.plan.get("uses_shell"):
-                runtime.make_shell(self.module)
+            self.module = self.run_prelude()
         except BaseException as exc:
             self.prelude_error = runtime.describe_error(exc)
             sys.stderr.write(self.prelude_error["traceback"])
+        self._random_states = randomstate.states()
+        prelude_s = time.time() - t
         # Everything a step needs besides its own code is loaded once, here, not in every child: the serializers and
         # the entry point scan (tens of milliseconds each).
         from ...marshal import default_registry
 
         default_registry()._ensure_entry_points()
-        # A fresh interpreter per step would re-run the prelude: a prelude that seeds the RNGs gives every step the same
-        # seeded state; one that does not gives each step fresh entropy. Forked children reproduce both cases.
-        self._seeded = any("seed" in c["source"] for c in prelude)
-        if self._seeded:
-            self._random_state = random.getstate()
-            np = sys.modules.get("numpy")
-            if np is not None:
-                self._numpy_state = np.random.get_state()
+        twin_digests = randomstate.read_twin(*twin, timeout=2 * prelude_s + 30) if twin else None
+        self._same_random = randomstate.decide(
+            self.startup, randomstate.read_probe(probe), twin_digests, randomstate.digests(self._random_states)
+        )
+        print(f"kale-ext zygote: random states the same in every fresh process: {self._same_random}")
         runtime._flush()
         self.send(event="ready", ok=self.prelude_error is None, prelude_s=round(time.time() - t, 4))
-
-    def _reseed_child(self) -> None:
-        np = sys.modules.get("numpy")
-        if self._seeded:
-            random.setstate(self._random_state)  # os.fork reseeds `random` in the child; restore the seeded state
-            if np is not None and self._numpy_state is not None:
-                np.random.set_state(self._numpy_state)
-        elif np is not None:
-            np.random.seed()
 
     # ------------------------------------------------------------------------------------------------------------ run
     def fork_step(self, op: dict[str, Any]) -> None:
@@ -108,7 +109,7 @@ class Zygote:
                 )  # stdin: nothing to read, as with `python step.py < /dev/null`
                 os.dup2(devnull, 0)
                 os.close(devnull)
-                self._reseed_child()
+                randomstate.restore(self._random_states, self._same_random)
                 code = runtime.execute_step(spec, job, self.module, self.prelude_error)
             finally:
                 runtime._flush()
@@ -171,10 +172,17 @@ class Zygote:
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup = randomstate.digests()  # first: the probe reports its own at this same point
     parser = argparse.ArgumentParser(description="kale-ext warm step launcher (internal)")
-    parser.add_argument("--plan", required=True)
-    parser.add_argument("--log", required=True)
+    parser.add_argument("--plan")
+    parser.add_argument("--log")
+    parser.add_argument("--probe", action="store_true", help="print the random states' digests at start-up and exit")
     args = parser.parse_args(argv)
+    if args.probe:
+        print(json.dumps(startup))
+        return 0
+    if not args.plan or not args.log:
+        parser.error("--plan and --log are required")
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     fd = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime.line_buffered_stdio()
     with open(args.plan) as f:
         plan = json.load(f)
-    zygote = Zygote(plan, proto)
+    zygote = Zygote(plan, proto, startup)
     zygote.prepare()
     zygote.serve()
     runtime._flush()
