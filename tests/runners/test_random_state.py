@@ -8,6 +8,8 @@ a prelude that seeds without the word "seed" is seeded, one that only mentions i
 from __future__ import annotations
 
 import json
+import os
+import random
 
 import pytest
 
@@ -30,7 +32,7 @@ def seeded_at_startup(tmp_path, monkeypatch):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text("import random\nimport numpy\nrandom.seed(7)\nnumpy.random.seed(7)\n")
-    monkeypatch.setenv("PYTHONPATH", f"{site}:{__import__('os').environ.get('PYTHONPATH', '')}".rstrip(":"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
 
 
 def test_a_seed_set_at_startup_survives_the_fork(tmp_path, seeded_at_startup):
@@ -51,7 +53,7 @@ def test_a_seed_set_at_startup_survives_the_fork(tmp_path, seeded_at_startup):
         metrics[launcher] = run["metrics"]
     assert metrics["fork"] == metrics["subprocess"]
     m = metrics["fork"]
-    assert m["ra"] == m["rb"] == pytest.approx(__import__("random").Random(7).random(), abs=0)
+    assert m["ra"] == m["rb"] == random.Random(7).random()
     assert m["na"] == m["nb_"] == float(np.random.RandomState(7).random_sample())
     top = run_top_to_bottom(path, ["ra", "na"])  # the notebook run top to bottom in one fresh interpreter
     assert (top["ra"], top["na"]) == (m["ra"], m["na"])
@@ -80,28 +82,37 @@ def test_the_preludes_wording_decides_nothing(tmp_path, prelude, seeded):
     runner = LocalRunner(Store(str(tmp_path / ".kale")), launcher="fork")
     m = runner.wait(runner.start(p, nb), timeout=60)["metrics"]
     if seeded:
-        assert m["ra"] == m["rb"] == __import__("random").Random(5).random()
+        assert m["ra"] == m["rb"] == random.Random(5).random()
         assert m["na"] == m["nb_"] == float(np.random.RandomState(5).random_sample())
     else:
         assert m["ra"] != m["rb"] and m["na"] != m["nb_"]
 
 
-@pytest.mark.parametrize(
-    "startup, probe, twin, after, same",
-    [
-        ({"random": "s"}, {"random": "s"}, {"random": "t"}, {"random": "a"}, {"random": True}),  # start-up seeds
-        ({"random": "s"}, {"random": "p"}, {"random": "a"}, {"random": "a"}, {"random": True}),  # prelude seeds
-        ({"random": "s"}, {"random": "p"}, {"random": "t"}, {"random": "a"}, {"random": False}),  # neither
-        ({"random": "s"}, None, None, {"random": "a"}, {"random": False}),  # no measurement: entropy
-        (
-            {"random": "s", "numpy": None},
-            {"random": "s", "numpy": None},
-            {"numpy": "t"},
-            {"numpy": "a"},
-            {"numpy": False},
-        ),
-        ({"numpy": None}, {"numpy": None}, None, {"random": "a", "numpy": None}, {"random": False}),
-    ],
-)
-def test_decide(startup, probe, twin, after, same):
-    assert decide(startup, probe, twin, after) == same
+def _states(gen: random.Random, rs) -> dict:
+    return {"random": gen.getstate(), "numpy": rs.get_state()}
+
+
+@pytest.mark.parametrize("draws", [0, 1, 3, 311, 312, 313, 5000])
+def test_draws_are_told_from_seeding(draws):
+    gen, rs = random.Random(), np.random.RandomState()
+    before = _states(gen, rs)
+    for _ in range(draws):
+        gen.random()  # two 32-bit words each
+        rs.random_sample()
+    gen.gauss(0, 1)
+    rs.standard_normal(3)
+    drawn = _states(gen, rs)
+    startup = {"random": "s", "numpy": "s"}
+    assert decide(startup, {"random": "p", "numpy": "p"}, before, drawn) == {"random": False, "numpy": False}
+    gen.seed(5)
+    rs.seed(5)
+    gen.random()
+    rs.random_sample(draws)
+    seeded = _states(gen, rs)
+    assert decide(startup, {"random": "p", "numpy": "p"}, before, seeded) == {"random": True, "numpy": True}
+    assert decide(startup, {"random": "s", "numpy": "s"}, before, drawn) == {"random": True, "numpy": True}
+    assert decide(startup, None, {"random": before["random"], "numpy": None}, drawn) == {
+        "random": False,
+        "numpy": False,  # numpy's state before the prelude unknown: taken as entropy
+    }
+    assert decide(startup, None, before, {"random": seeded["random"], "numpy": None}) == {"random": True}

@@ -4,43 +4,44 @@ Under the subprocess launcher every step is a fresh interpreter: start-up (sitec
 then the prelude (imports and functions cells) decide the global random states, and they are either the same in every
 step (something seeded them) or fresh entropy in each. The zygote runs start-up and prelude once and forks; its children
 must reproduce both cases. Whether a state is the same in every fresh process is decided by measurement, never by the
-prelude's wording, for Python's ``random`` and numpy's legacy global ``RandomState`` (when numpy is loaded):
+prelude's wording, for Python's ``random`` and numpy's legacy global ``RandomState`` (when numpy.random is loaded):
 
 - start-up: a probe interpreter (``python -m kale_ext.runners.local.zygote --probe``: same interpreter, environment,
   folder and imports as the zygote) reports its states at the point where the zygote took its own; equal digests mean
   start-up decides the state (a seed in sitecustomize, a library that seeds on import), different ones that it is
   entropy;
-- prelude: a twin forked before the prelude reseeds from entropy and runs the prelude too; equal digests after the
-  prelude mean the prelude decides the state (it seeds), different ones that the state still depends on where it
-  started.
+- prelude: the state after the prelude either follows from the state before it by drawing numbers (both are Mersenne
+  Twisters: the later key is a number of twists of the earlier one, checked up to ``TWISTS`` twists), so it still
+  depends on the process's entropy, or it does not, and then the prelude (or a library it imported) set it. numpy's
+  state "before" is the one numpy.random had the moment the prelude imported it (an import watch).
 
 A state is the same in every fresh process when start-up or the prelude decides it; the children then get the zygote's
-state after the prelude, and fresh entropy otherwise. (A start-up that seeds followed by a prelude that reseeds from
-entropy is the one case the twin does not tell apart.) Imports numpy only if something else already did. Never imports
-tornado or jupyter_server.
+state after the prelude, and fresh entropy otherwise. Two cases are taken for seeding although fresh processes would
+differ: a prelude that reseeds from entropy (``random.seed()`` without a seed) and one that draws more than
+``TWISTS`` x 624 numbers without seeding. Never imports numpy itself, nor tornado or jupyter_server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.machinery
 import json
-import os
 import random
-import select
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
+
+TWISTS = 256  # how far (x 624 drawn 32-bit words) a state "after" is searched for from the state "before"
+MT_N = 624  # words of a Mersenne Twister key
 
 Digests = dict[str, str | None]  # rng name -> digest of its state (None: not loaded)
 
 
 def states() -> dict[str, Any]:
-    """The global random states now: ``random``'s, and numpy's legacy one when numpy is loaded."""
-    np = sys.modules.get("numpy")
-    return {"random": random.getstate(), "numpy": np.random.get_state() if np is not None else None}
+    """The global random states now: ``random``'s, and numpy's legacy one when numpy.random is loaded."""
+    np_random = sys.modules.get("numpy.random")
+    return {"random": random.getstate(), "numpy": np_random.get_state() if np_random is not None else None}
 
 
 def digests(current: dict[str, Any] | None = None) -> Digests:
@@ -56,40 +57,102 @@ def digests(current: dict[str, Any] | None = None) -> Digests:
     return out
 
 
-def reseed_from_entropy() -> None:
-    random.seed()
-    np = sys.modules.get("numpy")
-    if np is not None:
-        np.random.seed()
+def _key_and_position(name: str, state: Any) -> tuple[tuple[int, ...], int]:
+    if name == "numpy":  # ('MT19937', key array, pos, has_gauss, cached_gaussian)
+        return tuple(int(w) for w in state[1]), int(state[2])
+    return tuple(state[1][:MT_N]), int(state[1][MT_N])  # random: (version, key + (pos,), gauss_next)
 
 
-def decide(startup: Digests, probe: Digests | None, twin: Digests | None, after: Digests) -> dict[str, bool]:
+def _temper(y: int) -> int:
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    return y ^ (y >> 18)
+
+
+def drawn_from(before: tuple[tuple[int, ...], int], after: tuple[tuple[int, ...], int], twists: int = TWISTS) -> bool:
+    """Whether the Mersenne Twister state ``after`` (key, position) follows from ``before`` by drawing words: its key
+    is ``before``'s key twisted 0 to ``twists`` times. After a twist the generator outputs its new key tempered, so the
+    keys reachable are found in one run of ``before``'s generator."""
+    (key_b, pos_b), (key_a, pos_a) = before, after
+    if key_a == key_b:
+        return pos_a >= pos_b
+    gen = random.Random()
+    gen.setstate((3, (*key_b, MT_N), None))  # position N: the next word twists
+    words = MT_N * twists
+    stream = gen.getrandbits(32 * words).to_bytes(4 * words, "little")
+    target = b"".join(_temper(w).to_bytes(4, "little") for w in key_a)
+    size = len(target)
+    return any(stream[i : i + size] == target for i in range(0, len(stream), size))
+
+
+def decide(startup: Digests, probe: Digests | None, before: dict[str, Any], after: dict[str, Any]) -> dict[str, bool]:
     """For each loaded rng: whether its state after the prelude is the same in every fresh process."""
     out = {}
-    for name, value in after.items():
-        if value is None:
+    for name, state in after.items():
+        if state is None:
             continue
         by_startup = probe is not None and startup.get(name) is not None and probe.get(name) == startup[name]
-        by_prelude = twin is not None and twin.get(name) == value
+        prior = before.get(name)
+        by_prelude = prior is not None and not drawn_from(
+            _key_and_position(name, prior), _key_and_position(name, state)
+        )
         out[name] = by_startup or by_prelude
     return out
 
 
 def restore(saved: dict[str, Any], same: dict[str, bool]) -> None:
     """In a forked step: the saved state where every fresh process has it, fresh entropy where none would."""
-    np = sys.modules.get("numpy")
     if same.get("random"):
         random.setstate(saved["random"])  # os.fork reseeds `random` in the child
     else:
         random.seed()
-    if np is not None:
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None:
         if same.get("numpy") and saved.get("numpy") is not None:
-            np.random.set_state(saved["numpy"])
+            np_random.set_state(saved["numpy"])
         else:
-            np.random.seed()
+            np_random.seed()
 
 
-# ------------------------------------------------------------------------------------------------- the measurements
+class PreludeWatch(importlib.abc.MetaPathFinder):
+    """``with PreludeWatch() as watch: <run the prelude>``: ``before`` and ``after`` hold the random states around it;
+    numpy's "before" is taken the moment numpy.random finishes importing, if the prelude is what imports it."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, Any] = {}
+        self.after: dict[str, Any] = {}
+
+    def __enter__(self) -> PreludeWatch:
+        self.before = states()
+        if self.before["numpy"] is None:
+            sys.meta_path.insert(0, self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        self.after = states()
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "numpy.random":
+            return None
+        sys.meta_path.remove(self)  # once, and not while the real finders look
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader, watch = spec.loader, self
+        exec_module = loader.exec_module
+
+        def exec_and_record(module: Any) -> None:
+            exec_module(module)
+            watch.before["numpy"] = module.get_state()
+
+        loader.exec_module = exec_and_record  # type: ignore[method-assign]  # this spec's own loader instance
+        return spec
+
+
+# ------------------------------------------------------------------------------------------------------ the probe
 def start_probe() -> subprocess.Popen:
     """A fresh interpreter that prints its start-up digests (see the module docstring); read with ``read_probe``."""
     return subprocess.Popen(
@@ -108,59 +171,4 @@ def read_probe(proc: subprocess.Popen, timeout: float = 60) -> Digests | None:
     except (subprocess.TimeoutExpired, ValueError, IndexError):
         proc.kill()
         proc.wait()
-        return None
-
-
-def fork_twin(prelude: Callable[[], Any], close_fds: list[int]) -> tuple[int, int]:
-    """Fork a twin that reseeds from entropy, runs ``prelude`` (output discarded) and writes its digests to a pipe;
-    returns (pid, the pipe's read end). The caller is single-threaded (it forks)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setsid()
-            os.close(read_fd)
-            for fd in close_fds:
-                os.close(fd)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            reseed_from_entropy()
-            try:
-                prelude()
-            except BaseException:
-                pass  # the zygote reports the prelude's errors; the states reached are still measured
-            os.write(write_fd, json.dumps(digests()).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    return pid, read_fd
-
-
-def read_twin(pid: int, read_fd: int, timeout: float) -> Digests | None:
-    """The twin's digests, or None if it gives none within ``timeout`` seconds (it is then killed)."""
-    chunks = []
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    os.kill(pid, signal.SIGKILL)
-                return None
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-    try:
-        return json.loads(b"".join(chunks))
-    except ValueError:
         return None

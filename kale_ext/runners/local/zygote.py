@@ -57,26 +57,19 @@ class Zygote:
     def prepare(self) -> None:
         t = time.time()
         probe = randomstate.start_probe()
-        twin = None
-        if self.plan.get("prelude"):
-            runtime._flush()
-            twin = randomstate.fork_twin(self.run_prelude, close_fds=[self.proto.fileno()])
-        try:
-            self.module = self.run_prelude()
-        except BaseException as exc:
-            self.prelude_error = runtime.describe_error(exc)
-            sys.stderr.write(self.prelude_error["traceback"])
-        self._random_states = randomstate.states()
-        prelude_s = time.time() - t
+        with randomstate.PreludeWatch() as watch:
+            try:
+                self.module = self.run_prelude()
+            except BaseException as exc:
+                self.prelude_error = runtime.describe_error(exc)
+                sys.stderr.write(self.prelude_error["traceback"])
         # Everything a step needs besides its own code is loaded once, here, not in every child: the serializers and
         # the entry point scan (tens of milliseconds each).
         from ...marshal import default_registry
 
         default_registry()._ensure_entry_points()
-        twin_digests = randomstate.read_twin(*twin, timeout=2 * prelude_s + 30) if twin else None
-        self._same_random = randomstate.decide(
-            self.startup, randomstate.read_probe(probe), twin_digests, randomstate.digests(self._random_states)
-        )
+        self._random_states = watch.after
+        self._same_random = randomstate.decide(self.startup, randomstate.read_probe(probe), watch.before, watch.after)
         print(f"kale-ext zygote: random states the same in every fresh process: {self._same_random}")
         runtime._flush()
         self.send(event="ready", ok=self.prelude_error is None, prelude_s=round(time.time() - t, 4))
