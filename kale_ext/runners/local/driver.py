@@ -23,7 +23,8 @@ from ...steps.spec import StepSpec
 from ...store import Store
 from ...syntax import literal_eval
 from ..base import Listener, RunnerError
-from .launchers import SubprocessLauncher, ZygoteLauncher, kill_group
+from .identity import kill_group
+from .launchers import SubprocessLauncher, ZygoteLauncher
 from .slots import Slots
 
 

@@ -1,9 +1,10 @@
-"""Process identity on this machine: which process drives a local run, whether it still lives, how to signal it safely.
+"""Process identity on this machine: which process drives a local run, whether it still lives, how to signal it safely
+(a verified signal to a driver; a step's whole process group).
 
 A pid alone is not an identity (pids are reused), so a driver is recorded as (pid, token), the token being the
 process's start time from /proc. The store records it with each local run and the local runner checks it before it
-declares a run interrupted or sends a cancel signal to another process. Imports nothing from kale_ext (the store
-imports this module), never tornado or jupyter_server.
+declares a run interrupted or sends a cancel signal to another process. Imports nothing from kale_ext (the store and
+the zygote import this module), never tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -60,3 +61,14 @@ def signal_process(pid: int, token: str, sig: int) -> bool:
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a step's process group (each step leads its own), or the process alone if it has no group yet."""
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass

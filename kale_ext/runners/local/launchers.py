@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from typing import Any
 
 from ...steps.program import render_program
 from ...steps.spec import StepSpec
+from . import randomstate
+from .identity import kill_group
 
 
 def child_environment() -> dict[str, str]:
@@ -44,35 +45,57 @@ def fork_available() -> bool:
     return hasattr(os, "fork") and sys.platform != "win32"
 
 
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a step's process group (each step leads its own), or the process alone if it has no group yet."""
+def start_probe(cwd: str, env: dict[str, str]) -> subprocess.Popen:
+    """A fresh interpreter that prints its start-up random states (randomstate.py run as a script); started beside the
+    zygote (same interpreter, folder, environment), so neither waits for the other. Read with ``read_probe``."""
+    return subprocess.Popen(
+        [sys.executable, os.path.abspath(randomstate.__file__)],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def read_probe(proc: subprocess.Popen, timeout: float = 60) -> randomstate.Digests | None:
     try:
-        os.killpg(pid, sig)
-    except OSError:
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            pass
+        out, _ = proc.communicate(timeout=timeout)
+        return json.loads(out.decode().strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        proc.kill()
+        proc.wait()
+        return None
 
 
 class ZygoteLauncher:
+    """The zygote of one run, and beside it the probe of a fresh interpreter's random states (randomstate.py), whose
+    answer is passed on to the zygote."""
+
     def __init__(self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue) -> None:
         self.events = events
         plan_path = os.path.join(run_dir, "zygote-plan.json")
         with open(plan_path, "w") as f:
             json.dump(plan, f)
         self.log_path = os.path.join(run_dir, "zygote.log")
+        env = child_environment()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kale_ext.runners.local.zygote", "--plan", plan_path, "--log", self.log_path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=cwd,
-            env=child_environment(),
+            env=env,
             start_new_session=True,
         )
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="kale-zygote-reader", daemon=True)
         self._reader.start()
+        probe = start_probe(cwd, env)
+        threading.Thread(target=self._pass_probe, args=(probe,), name="kale-zygote-probe", daemon=True).start()
+
+    def _pass_probe(self, probe: subprocess.Popen) -> None:
+        self._send({"op": "probe", "digests": read_probe(probe)})
 
     def _read(self) -> None:
         assert self.proc.stdout is not None

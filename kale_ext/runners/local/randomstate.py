@@ -6,10 +6,10 @@ step (something seeded them) or fresh entropy in each. The zygote runs start-up 
 must reproduce both cases. Whether a state is the same in every fresh process is decided by measurement, never by the
 prelude's wording, for Python's ``random`` and numpy's legacy global ``RandomState`` (when numpy.random is loaded):
 
-- start-up: a probe interpreter (``python -m kale_ext.runners.local.zygote --probe``: same interpreter, environment,
-  folder and imports as the zygote) reports its states at the point where the zygote took its own; equal digests mean
-  start-up decides the state (a seed in sitecustomize, a library that seeds on import), different ones that it is
-  entropy;
+- start-up: a probe interpreter (this file run as a script by the launcher: same interpreter, environment and folder
+  as the zygote)
+  reports its states after start-up; equal to the zygote's own at start-up, they mean start-up decides the state (a
+  seed in sitecustomize, a library that seeds on import), different ones that it is entropy;
 - prelude: the state after the prelude either follows from the state before it by drawing numbers (both are Mersenne
   Twisters: the later key is a number of twists of the earlier one, checked up to ``TWISTS`` twists), so it still
   depends on the process's entropy, or it does not, and then the prelude (or a library it imported) set it. numpy's
@@ -24,11 +24,9 @@ differ: a prelude that reseeds from entropy (``random.seed()`` without a seed) a
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import json
 import random
-import subprocess
 import sys
 from typing import Any
 
@@ -115,7 +113,7 @@ def restore(saved: dict[str, Any], same: dict[str, bool]) -> None:
             np_random.seed()
 
 
-class PreludeWatch(importlib.abc.MetaPathFinder):
+class PreludeWatch:  # a sys.meta_path finder (importlib.abc is not imported: it costs the zygote 7 ms)
     """``with PreludeWatch() as watch: <run the prelude>``: ``before`` and ``after`` hold the random states around it;
     numpy's "before" is taken the moment numpy.random finishes importing, if the prelude is what imports it."""
 
@@ -152,23 +150,5 @@ class PreludeWatch(importlib.abc.MetaPathFinder):
         return spec
 
 
-# ------------------------------------------------------------------------------------------------------ the probe
-def start_probe() -> subprocess.Popen:
-    """A fresh interpreter that prints its start-up digests (see the module docstring); read with ``read_probe``."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "kale_ext.runners.local.zygote", "--probe"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def read_probe(proc: subprocess.Popen, timeout: float = 60) -> Digests | None:
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        return json.loads(out.decode().strip().splitlines()[-1])
-    except (subprocess.TimeoutExpired, ValueError, IndexError):
-        proc.kill()
-        proc.wait()
-        return None
+if __name__ == "__main__":  # the probe: the interpreter's start-up and nothing of kale_ext (which draws no numbers)
+    print(json.dumps(digests()))

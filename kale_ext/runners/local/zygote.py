@@ -5,11 +5,12 @@ in milliseconds. Each child is still its own process (own process group, so canc
 the notebook's folder, with the caller's interpreter and environment, its stdout/stderr on its own log file.
 
 Started by the local runner as ``python -m kale_ext.runners.local.zygote --plan PLAN.json --log LOG`` (an argument list).
-Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"}); JSON lines on the original stdout
+Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"} | {"op": "probe", "digests"}: the
+start-up random states of a fresh interpreter, measured by the launcher meanwhile; steps fork once it came, see
+randomstate.py); JSON lines on the original stdout
 ({"event": "ready"|"started"|"exited", ...}); the zygote's own prints go to LOG. Closing stdin kills the children left.
 Single-threaded by design (fork after threads is unsafe). Every forked step gets the random state a fresh process
-running the prelude would have (randomstate.py); ``--probe`` is that check's fresh interpreter. Never imports tornado or
-jupyter_server.
+running the prelude would have (randomstate.py). Never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from ...steps import runtime
 from ...steps.spec import StepSpec
 from . import randomstate
-from .launchers import kill_group
+from .identity import kill_group
 
 
 class Zygote:
@@ -38,8 +39,11 @@ class Zygote:
         self.prelude_error: dict[str, Any] | None = None
         self.children: dict[int, str] = {}  # pid -> step
         self.pidfds: dict[int, int] = {}  # pidfd -> pid
-        self._random_states: dict[str, Any] = {}  # after the prelude
-        self._same_random: dict[str, bool] = {}  # rng -> every fresh process has that state
+        self._watch: randomstate.PreludeWatch | None = None  # the random states before and after the prelude
+        self._same_random: dict[str, bool] | None = (
+            None  # rng -> every fresh process has that state (None: no probe yet)
+        )
+        self._waiting: list[dict[str, Any]] = []  # run ops that came before the probe
 
     def send(self, **event: Any) -> None:
         self.proto.write(json.dumps(event) + "\n")
@@ -56,7 +60,6 @@ class Zygote:
 
     def prepare(self) -> None:
         t = time.time()
-        probe = randomstate.start_probe()
         with randomstate.PreludeWatch() as watch:
             try:
                 self.module = self.run_prelude()
@@ -68,9 +71,7 @@ class Zygote:
         from ...marshal import default_registry
 
         default_registry()._ensure_entry_points()
-        self._random_states = watch.after
-        self._same_random = randomstate.decide(self.startup, randomstate.read_probe(probe), watch.before, watch.after)
-        print(f"kale-ext zygote: random states the same in every fresh process: {self._same_random}")
+        self._watch = watch
         runtime._flush()
         self.send(event="ready", ok=self.prelude_error is None, prelude_s=round(time.time() - t, 4))
 
@@ -102,7 +103,7 @@ class Zygote:
                 )  # stdin: nothing to read, as with `python step.py < /dev/null`
                 os.dup2(devnull, 0)
                 os.close(devnull)
-                randomstate.restore(self._random_states, self._same_random)
+                randomstate.restore(self._watch.after if self._watch else {}, self._same_random or {})
                 code = runtime.execute_step(spec, job, self.module, self.prelude_error)
             finally:
                 runtime._flush()
@@ -159,23 +160,30 @@ class Zygote:
 
     def handle(self, op: dict[str, Any]) -> None:
         if op["op"] == "run":
-            self.fork_step(op)
+            if self._same_random is None:
+                self._waiting.append(op)
+            else:
+                self.fork_step(op)
+        elif op["op"] == "probe":
+            watch = self._watch or randomstate.PreludeWatch()
+            self._same_random = randomstate.decide(self.startup, op.get("digests"), watch.before, watch.after)
+            print(f"kale-ext zygote: random states the same in every fresh process: {self._same_random}")
+            waiting, self._waiting = self._waiting, []
+            for run in waiting:
+                self.fork_step(run)
         elif op["op"] == "kill":
             self.kill_all(signal.SIGKILL)
+            for run in self._waiting:  # never started: reported as killed, as a started step would be
+                self.send(event="exited", step=run["spec"]["name"], pid=None, code=-signal.SIGKILL)
+            self._waiting = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    startup = randomstate.digests()  # first: the probe reports its own at this same point
+    startup = randomstate.digests()  # first, before anything could draw: the state start-up left
     parser = argparse.ArgumentParser(description="kale-ext warm step launcher (internal)")
-    parser.add_argument("--plan")
-    parser.add_argument("--log")
-    parser.add_argument("--probe", action="store_true", help="print the random states' digests at start-up and exit")
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--log", required=True)
     args = parser.parse_args(argv)
-    if args.probe:
-        print(json.dumps(startup))
-        return 0
-    if not args.plan or not args.log:
-        parser.error("--plan and --log are required")
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     fd = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
