@@ -216,7 +216,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             "use_cache": use_cache,
             "fail_fast": fail_fast,
             "max_parallel": max_parallel,
-            "launcher": "fork" if self.use_fork else "subprocess",
+            "launcher": self.launcher,
         }
         store.create_run(
             run_id=run_id,
