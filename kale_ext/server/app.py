@@ -9,6 +9,7 @@ with the app's config (``c.LocalRunner.max_processes = 4``), and the capabilitie
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Type
@@ -41,7 +42,8 @@ class KaleExtApp(ExtensionApp):
     )
 
     def initialize_settings(self) -> None:
-        runner = self.runner_class(parent=self, log=self.log)
+        # Backends are Configurables: built with the app's config (the Type trait checked the class is a Runner).
+        runner: Runner = cast("type[Any]", self.runner_class)(parent=self, log=self.log)
         self.settings.update(
             {
                 "kale_ext_version": __version__,
