@@ -48,8 +48,10 @@ def fork_available() -> bool:
 def start_probe(cwd: str, env: dict[str, str]) -> subprocess.Popen:
     """A fresh interpreter that prints its start-up random states (randomstate.py run as a script); started beside the
     zygote (same interpreter, folder, environment), so neither waits for the other. Read with ``read_probe``."""
+    # -c, as the zygote's -m, puts the folder first on sys.path (a script would put its own folder there instead).
+    code = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
     return subprocess.Popen(
-        [sys.executable, os.path.abspath(randomstate.__file__)],
+        [sys.executable, "-c", code, os.path.abspath(randomstate.__file__)],
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
