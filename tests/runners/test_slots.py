@@ -149,10 +149,16 @@ def test_cancel_of_a_run_waiting_for_a_slot_returns_at_once(tmp_path):
     nb, _ = write_notebook(tmp_path / "nb.ipynb")
     runner = LocalRunner(Store(str(tmp_path / ".kale")), max_processes=1)
     hog = runner.start(sleepy("hog", record), nb, RunOptions(max_parallel=1, use_cache=False))
+    deadline = time.monotonic() + 30
+    while runner.slots.in_use == 0 and time.monotonic() < deadline:  # the hog's first step holds the one slot
+        time.sleep(0.01)
     waiting = runner.start(sleepy("waiting", record), nb, RunOptions(use_cache=False))
     time.sleep(0.3)
+    assert runner.get_run(waiting)["status"] == "running"
+    assert [s["status"] for s in runner.get_run(waiting)["steps"]] == ["queued"] * 3, "it waits for a slot"
     t = time.monotonic()
     cancelled = runner.cancel(waiting)
     assert time.monotonic() - t < 5 and cancelled["status"] == "cancelled"
+    assert [s["status"] for s in cancelled["steps"]] == ["cancelled"] * 3
     assert runner.wait(hog, timeout=60)["status"] == "succeeded"
     assert runner.slots.in_use == 0
