@@ -27,6 +27,7 @@ SHARED = os.path.join(os.path.dirname(REPO), "shared")
 sys.path.insert(0, REPO)
 
 from kale_ext.pipeline.model import CellSource, Pipeline, Step  # noqa: E402
+from kale_ext.runners.base import RunOptions  # noqa: E402
 from kale_ext.runners.local import LocalRunner  # noqa: E402
 from kale_ext.store import Store  # noqa: E402
 
@@ -76,7 +77,7 @@ def run_api(pipeline: Pipeline, workdir: str, **kw) -> tuple[float, dict]:
             f.write('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     runner = LocalRunner(Store(os.path.join(workdir, ".kale")))
     t = time.perf_counter()
-    run = runner.wait(runner.start(pipeline, nb, **kw))
+    run = runner.wait(runner.start(pipeline, nb, RunOptions(**kw)))
     wall = time.perf_counter() - t
     assert run["status"] == "succeeded", json.dumps(run, indent=1)[:3000]
     return wall, run

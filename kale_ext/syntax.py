@@ -4,6 +4,7 @@ CPython 3.11 and 3.12 keep the recursion depth of their C-AST -> Python-AST conv
 so ast.parse in two threads at once can fail with "SystemError: AST constructor recursion depth mismatch" when the GIL
 changes hands mid-conversion (a garbage collection running a finalizer is enough). The Jupyter server analyzes notebooks
 on executor threads while the local runner's driver threads parse parameters and cells: both take AST_LOCK.
+The one home of kale_ext's literal evaluation (parameter values, recorded parameters).
 Plain Python; imports nothing from tornado or jupyter_server.
 """
 
@@ -20,3 +21,11 @@ def literal_eval(text: str) -> Any:
     """``ast.literal_eval`` that is safe to call from several threads at once."""
     with AST_LOCK:
         return ast.literal_eval(text)
+
+
+def literal_or_text(text: str) -> Any:
+    """The Python literal ``text`` spells (surrounding whitespace ignored), or ``text`` itself when it spells none."""
+    try:
+        return literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a pipeline parameter; VALUE is a Python literal (repeatable)",
+        help="override a pipeline parameter (repeatable); VALUE is a Python literal of the parameter's type, "
+        "anything else is taken as text (for a str parameter MODE=boom and MODE=\"'boom'\" both give boom)",
     )
     p.add_argument(
         "--max-parallel",
@@ -101,13 +102,21 @@ REASON_SIGTERM = "cancelled: the kale-ext run process driving it received SIGTER
 
 
 def execute(args: argparse.Namespace) -> int:
+    from ..runners.base import RunOptions
     from ..runners.local import LocalRunner
-    from ..runners.params import parse_assignment
+    from ..runners.params import parse_assignment, parse_value
 
-    raw = dict(parse_assignment(p) for p in args.param)
+    texts = dict(parse_assignment(p) for p in args.param)
     if args.max_parallel is not None and args.max_parallel < 1:
         raise KaleError(f"--max-parallel must be at least 1, got {args.max_parallel}.")
     pipeline = load_pipeline(args.notebook)
+    options = RunOptions(
+        # An unknown name is refused by the runner, with the list of the known ones.
+        parameters={name: parse_value(text, pipeline.parameters.get(name)) for name, text in texts.items()},
+        max_parallel=args.max_parallel,
+        use_cache=not args.no_cache,
+        fail_fast=args.fail_fast,
+    )
     runner = LocalRunner(cancel_signal="SIGTERM")
     progress = Progress()
     state: dict[str, Any] = {"run_id": None, "terminated": False}
@@ -125,15 +134,7 @@ def execute(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        run_id = runner.start(
-            pipeline,
-            args.notebook,
-            raw_params=raw,
-            max_parallel=args.max_parallel,
-            use_cache=not args.no_cache,
-            fail_fast=args.fail_fast,
-            listener=progress,
-        )
+        run_id = runner.start(pipeline, args.notebook, options, listener=progress)
         state["run_id"] = run_id
         if state["terminated"]:  # SIGTERM arrived while the run was being created
             runner.request_cancel(run_id, REASON_SIGTERM)

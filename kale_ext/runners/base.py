@@ -1,14 +1,16 @@
 """The Runner interface: what the CLI, the REST handlers and the UI use to run a pipeline and watch its runs.
 
-Implemented by ``LocalRunner`` (kale_ext.runners.local) and, later, by the Kubeflow backend. Plain Python; never imports
-tornado or jupyter_server.
+Implemented by ``LocalRunner`` (kale_ext.runners.local) and, later, by the Kubeflow backend: peers behind this one
+abstract class, each a traitlets Configurable built with the app's config. Plain Python; never imports tornado or
+jupyter_server.
 
 Contract
 --------
-``start(pipeline, notebook_path, params=None, *, max_parallel=None, use_cache=True, fail_fast=False, listener=None)
--> run_id``
-    Validates the parameters (``params`` maps names to values; unknown names or wrong types raise ParameterError, a
-    KaleError with status 400), records the run as "queued" and returns at once; the run proceeds in the background.
+``start(pipeline, notebook_path, options=None, *, listener=None) -> run_id``
+    Validates ``options`` (a RunOptions; its ``parameters`` map names to typed values, already parsed by the caller:
+    unknown names or wrong types raise ParameterError, a KaleError with status 400), records the run as "queued" and
+    returns at once; the run proceeds in the background.
+``capabilities() -> list[str]``: what this backend adds to GET /kale/v1/info ("runs", "runner:NAME", ...).
 ``wait(run_id, timeout=None) -> dict``: blocks until the run ends (or the timeout passes), returns ``get_run``.
 ``cancel(run_id) -> dict``: stops the run's processes (their process groups) and marks it "cancelled". A run driven by
     another process is cancelled through that process (LocalRunner: a verified signal to its driver) and waited for.
@@ -37,8 +39,10 @@ Unknown run ids raise NotFoundError (404). ``listener`` (optional) is called fro
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from ..errors import KaleError
 from ..pipeline.model import Pipeline
@@ -58,41 +62,52 @@ class CancelTimeoutError(RunnerError):
     code = "run.cancel_timeout"
 
 
-class Runner:
-    """Abstract runner. Subclasses implement every method below."""
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: ``parameters`` are typed values (the CLI and the REST layer parse text with
+    ``kale_ext.runners.params.parse_value``); ``max_parallel`` None means the runner's default."""
 
-    name: str = ""  # short backend name shown in capabilities ("local", later "kfp")
+    parameters: dict[str, Any] = field(default_factory=dict)
+    max_parallel: int | None = None
+    use_cache: bool = True
+    fail_fast: bool = False
 
+
+class Runner(abc.ABC):
+    """A backend that runs pipelines. Every method is abstract except ``close``."""
+
+    name: ClassVar[str]  # short backend name shown in capabilities ("local", later "kfp")
+
+    @abc.abstractmethod
     def start(
         self,
         pipeline: Pipeline,
         notebook_path: str,
-        params: dict[str, Any] | None = None,
+        options: RunOptions | None = None,
         *,
-        max_parallel: int | None = None,
-        use_cache: bool = True,
-        fail_fast: bool = False,
         listener: Listener | None = None,
-    ) -> str:
-        raise NotImplementedError
+    ) -> str: ...
 
-    def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def capabilities(self) -> list[str]: ...
 
-    def cancel(self, run_id: str) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]: ...
 
-    def resume(self, run_id: str, *, listener: Listener | None = None) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def cancel(self, run_id: str) -> dict[str, Any]: ...
 
-    def list_runs(self, notebook: str | None = None) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def resume(self, run_id: str, *, listener: Listener | None = None) -> str: ...
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def list_runs(self, notebook: str | None = None) -> list[dict[str, Any]]: ...
 
-    def read_log(self, run_id: str, step: str, offset: int = 0) -> tuple[str, int]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> dict[str, Any]: ...
 
-    def close(self) -> None:
-        """Shut down (see the contract above). A runner that holds no processes or threads has nothing to stop."""
+    @abc.abstractmethod
+    def read_log(self, run_id: str, step: str, offset: int = 0) -> tuple[str, int]: ...
+
+    def close(self) -> None:  # noqa: B027 (a runner that holds no processes or threads has nothing to stop)
+        """Shut down (see the contract above)."""

@@ -1,8 +1,10 @@
-"""Pipeline parameter overrides: parsing ``NAME=VALUE`` and checking values against the defaults' types.
+"""Pipeline parameter values: parsing ``NAME=VALUE`` text and checking values against the defaults' types.
 
-Values are Python literals (``ast.literal_eval``), falling back to the raw string. A string parameter always takes the
-raw text; a float parameter accepts an int; anything else must have its default's type. Errors are KaleErrors (exit 2 on
-the CLI, 400 on the REST API).
+Text (a ``--param`` value, a string sent to the REST API) becomes a value with ``parse_value(text, default)``: a Python
+literal of the default's type is evaluated, anything else stays the text itself. So for a str parameter ``'boom'`` and
+``boom`` both give ``boom`` while ``3`` gives ``"3"``; for an int parameter ``3`` gives 3 and ``boom`` stays a string,
+which ``resolve`` then refuses. A float parameter accepts an int; anything else must have its default's type. Errors
+are KaleErrors (exit 2 on the CLI, 400 on the REST API). Never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidRequestError
-from ..syntax import literal_eval
+from ..syntax import literal_eval, literal_or_text
 
 
 class ParameterError(InvalidRequestError):
@@ -25,54 +27,48 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return name, value
 
 
-def parse_literal(raw: str) -> Any:
-    try:
-        return literal_eval(raw.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return raw
-
-
-def coerce(name: str, value: Any, default: Any, *, raw: str | None = None) -> Any:
-    """``value`` checked against ``default``'s type; ``raw`` is the command-line text, when there is one."""
+def _accepts(default: Any, value: Any) -> bool:
+    """Whether ``value`` can stand for a parameter whose default is ``default``."""
     if default is None:
-        return value
-    if isinstance(default, str):
-        if raw is not None:
-            return raw
-        if isinstance(value, str):
-            return value
-    elif isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-    elif isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(default, float):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif type(value) is type(default):
-        return value
-    elif isinstance(default, list | tuple) and isinstance(value, list | tuple):
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    if isinstance(default, list | tuple):
+        return isinstance(value, list | tuple)
+    return type(value) is type(default)
+
+
+def parse_value(text: str, default: Any) -> Any:
+    """The value ``text`` gives a parameter whose default is ``default`` (None: no known default, any literal)."""
+    value = literal_or_text(text)
+    return value if value is not text and _accepts(default, value) else text
+
+
+def coerce(name: str, value: Any, default: Any) -> Any:
+    """``value`` checked against ``default``'s type (a float parameter takes an int, a tuple one a list)."""
+    if not _accepts(default, value):
+        raise ParameterError(
+            f"Parameter {name!r} expects a {type(default).__name__} like its default {default!r}, got {value!r} "
+            f"({type(value).__name__}).",
+            details={"parameter": name},
+        )
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, list | tuple):
         return type(default)(value)
-    raise ParameterError(
-        f"Parameter {name!r} expects a {type(default).__name__} like its default {default!r}, got {value!r} "
-        f"({type(value).__name__}).",
-        details={"parameter": name},
-    )
+    return value
 
 
-def resolve(
-    defaults: dict[str, Any], overrides: dict[str, Any] | None = None, raw: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """Defaults with overrides applied; unknown names are refused with the list of known ones."""
+def resolve(defaults: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults with the (typed) overrides applied; unknown names are refused with the list of known ones."""
     values = dict(defaults)
-    merged: dict[str, tuple[Any, str | None]] = {k: (v, None) for k, v in (overrides or {}).items()}
-    merged.update({k: (parse_literal(v), v) for k, v in (raw or {}).items()})
-    for name, (value, text) in merged.items():
+    for name, value in (overrides or {}).items():
         if name not in defaults:
             known = ", ".join(sorted(defaults)) or "none: the notebook has no pipeline-parameters cell"
             raise ParameterError(f"Unknown parameter {name!r} (known: {known}).", details={"parameter": name})
-        values[name] = coerce(name, value, defaults[name], raw=text)
+        values[name] = coerce(name, value, defaults[name])
     return values
 
 

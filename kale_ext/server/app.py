@@ -2,12 +2,14 @@
 
 Every route lives under ``/kale/v1/``. Managers (the runner) are built here at start-up and handed to handlers through
 ``self.settings``; there are no global singletons. The runner class is an admin setting, so later backends
-(Kubeflow Pipelines) plug in by configuration: ``c.KaleExtApp.runner_class = "..."``.
+(Kubeflow Pipelines) plug in by configuration: ``c.KaleExtApp.runner_class = "..."``. Backends are Configurables built
+with the app's config (``c.LocalRunner.max_processes = 4``), and the capabilities GET info reports come from them.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Type
@@ -40,12 +42,13 @@ class KaleExtApp(ExtensionApp):
     )
 
     def initialize_settings(self) -> None:
-        runner = self.runner_class()
+        # Backends are Configurables: built with the app's config (the Type trait checked the class is a Runner).
+        runner: Runner = cast("type[Any]", self.runner_class)(parent=self, log=self.log)
         self.settings.update(
             {
                 "kale_ext_version": __version__,
                 RUNNER_SETTING: runner,
-                "kale_ext_capabilities": ["analyze", "runs", f"runner:{getattr(runner, 'name', 'local')}"],
+                "kale_ext_capabilities": ["analyze", *runner.capabilities()],
             }
         )
         self.log.info("kale_ext %s loaded: REST API under /%s/", __version__, API_PREFIX)

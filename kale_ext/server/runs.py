@@ -4,6 +4,7 @@
     POST /kale/v1/runs                           start a run; 202 with the run at once (it proceeds in the background)
          {"path": "dir/nb.ipynb", "notebook": optional live notebook JSON, "parameters": {}, "use_cache": true,
           "fail_fast": false, "max_parallel": null}
+         (a string sent for a parameter is parsed as the CLI's --param text: a literal of the parameter's type, or text)
     GET  /kale/v1/runs/RUN_ID                    the run, its steps, metrics
     POST /kale/v1/runs/RUN_ID/cancel             stop its processes; 200 with the run
     GET  /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N   {"text", "next_offset", "status"}: poll with next_offset
@@ -24,7 +25,8 @@ from tornado import web
 from ..api.convert import log_chunk, run_from_record, run_list
 from ..api.runs import Run, StartRunRequest
 from ..errors import InvalidRequestError, NotFoundError
-from ..runners.base import Runner
+from ..runners.base import Runner, RunOptions
+from ..runners.params import parse_value
 from .base import KaleHandler
 from .handlers import analyze_or_refuse
 
@@ -70,14 +72,21 @@ class RunsHandler(_RunsBase):
 
         request = self.parse_body(StartRunRequest)
         path = self.resolve_path(request.path)
-        options: dict[str, Any] = {"use_cache": request.use_cache, "fail_fast": request.fail_fast}
-        if request.max_parallel is not None:
-            options["max_parallel"] = request.max_parallel
 
         def start() -> dict[str, Any]:
             nb = request.notebook if request.notebook is not None else load_notebook(path)
             pipeline = analyze_or_refuse(nb, pipeline_name_for(path))
-            run_id = self.runner.start(pipeline, path, request.parameters, **options)
+            values = {
+                k: parse_value(v, pipeline.parameters.get(k)) if isinstance(v, str) else v
+                for k, v in request.parameters.items()
+            }
+            options = RunOptions(
+                parameters=values,
+                max_parallel=request.max_parallel,
+                use_cache=request.use_cache,
+                fail_fast=request.fail_fast,
+            )
+            run_id = self.runner.start(pipeline, path, options)
             return self.runner.get_run(run_id)
 
         run = await self.off_loop(start)

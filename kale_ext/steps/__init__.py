@@ -4,7 +4,7 @@
 cache key; ``runtime.py`` executes a step (prelude, imports, parameters, inputs, cells with IPython magics, outputs,
 metrics) with its concerns beside it: ``shell.py`` (get_ipython in a step), ``rebinder.py`` (loaded notebook functions
 read the step's globals), ``outputs.py`` (saving outputs, metric values), ``failure.py`` (StepFailure, the one value a
-failed step reports); ``zygote.py`` is the warm process that runs the prelude once and forks one child per step.
+failed step reports). The local runner's warm process that forks one child per step is kale_ext.runners.local.zygote.
 Plain Python: never imports tornado or jupyter_server.
 """
 

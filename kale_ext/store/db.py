@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import NotFoundError
+from ..runners.local.identity import driver_alive, process_token
 from . import records
 from .connection import Connection, StoreError, connect
 from .schema import migrate
@@ -36,34 +37,6 @@ def store_dir_for(notebook_path: str) -> str:
     if home:
         return os.path.abspath(os.path.expanduser(home))
     return os.path.join(os.path.dirname(os.path.abspath(notebook_path)), ".kale")
-
-
-def process_token(pid: int) -> str | None:
-    """The process start time (Linux /proc), to tell a live driver from a reused pid."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return data[data.rindex(b")") + 2 :].split()[19].decode()
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def driver_alive(pid: int | None, token: str | None) -> bool:
-    """Whether the process ``pid`` still runs and is the one whose start time is ``token`` (not a reused pid)."""
-    return _alive(pid, token)
-
-
-def _alive(pid: int | None, token: str | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    current = process_token(pid)
-    return token is None or current is None or current == token
 
 
 def new_run_id() -> str:

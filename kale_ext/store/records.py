@@ -132,12 +132,6 @@ def _duration(start: float | None, end: float | None) -> float | None:
 
 
 def _literal_dict(params: dict[str, str]) -> dict[str, Any]:
-    from ..syntax import literal_eval
+    from ..syntax import literal_or_text
 
-    out = {}
-    for k, v in params.items():
-        try:
-            out[k] = literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out
+    return {k: literal_or_text(v) for k, v in params.items()}

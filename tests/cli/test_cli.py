@@ -159,3 +159,18 @@ def test_notebook_json_nested_too_deeply_exits_2(tmp_path, command):
     result = kale(command, str(path))
     assert_one_line_usage_error(result)
     assert "nested too deeply" in result.stderr
+
+
+def test_run_param_values_are_literals_of_the_parameters_type(tmp_path):
+    nb = write_nb(
+        tmp_path / "params.ipynb",
+        (["pipeline-parameters"], "MODE = 'x'\nN = 1"),
+        (["step:a"], "label = MODE + '!' * N"),
+        (["pipeline-metrics"], "print(label)"),
+    )
+    result = kale("run", nb, "--json", "--param", "MODE='boom'", "--param", "N=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["metrics"] == {"label": "boom!!"}, "quotes of a str literal are not kept"
+    bad = kale("run", nb, "--param", "N=boom", cwd=tmp_path)
+    assert_one_line_usage_error(bad)
+    assert "Parameter 'N' expects a int like its default 1, got 'boom'" in bad.stderr

@@ -71,6 +71,23 @@ def test_run_json_then_cached_then_runs_commands(project):
     assert missing.returncode == 2 and missing.stderr.startswith("kale-ext: error:")
 
 
+@pytest.mark.parametrize(
+    "label, n, name, total",
+    [
+        ("'boom'", "2", "boom!", 1.0),  # a str literal passes its value, not its quotes
+        ("boom", "2", "boom!", 1.0),  # a bare word is a string
+        ("3", "(1)", "3!", 0.0),  # for a str parameter a number stays text; for an int one a literal is evaluated
+    ],
+)
+def test_param_values_are_literals_of_the_parameters_type(project, label, n, name, total):
+    proc = kale("run", "small.ipynb", "--json", "--param", f"LABEL={label}", "--param", f"N={n}", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["metrics"] == {"name": name, "total": pytest.approx(total)}
+    shown = json.loads(kale("runs", "show", out["run_id"], "--json", cwd=project).stdout)
+    assert shown["parameters"] == {"N": int(n.strip("()")), "LABEL": name[:-1]}
+
+
 def test_failed_run_exits_1_and_names_cell_and_line(project):
     proc = kale("run", "broken.ipynb", cwd=project)
     assert proc.returncode == 1
@@ -109,7 +126,7 @@ def test_store_env_override(project, tmp_path):
 def test_core_does_not_import_the_server_stack():
     code = (
         "import sys; import kale_ext.runners.local, kale_ext.commands.run, kale_ext.commands.runs, "
-        "kale_ext.steps.zygote, kale_ext.marshal, kale_ext.store; "
+        "kale_ext.runners.local.zygote, kale_ext.marshal, kale_ext.store; "
         "bad = [m for m in ('tornado', 'jupyter_server') if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from kale_ext.analysis import analyze
-from kale_ext.runners.base import RunnerError
+from kale_ext.runners.base import RunnerError, RunOptions
 from kale_ext.runners.local import LocalRunner
 from kale_ext.store import Store
 
@@ -40,7 +40,7 @@ def test_close_cancels_active_runs_with_reason_and_stops_their_processes(tmp_pat
 
 
 def _run(runner, path, nb, **params):
-    return runner.wait(runner.start(analyze(nb), path, params=params or None), timeout=120)
+    return runner.wait(runner.start(analyze(nb), path, RunOptions(parameters=params or {})), timeout=120)
 
 
 def test_cache_key_counts_the_parameters_a_step_reads_and_those_the_prelude_reads(tmp_path):

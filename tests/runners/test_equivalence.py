@@ -24,6 +24,7 @@ import pytest
 from kale_ext.analysis import analyze
 from kale_ext.marshal import ArtifactEntry, load_values
 from kale_ext.notebook.ipython import needs_ipython
+from kale_ext.runners.base import RunOptions
 from kale_ext.runners.local import LocalRunner
 from kale_ext.store import Store
 
@@ -217,7 +218,7 @@ def corpus_runs(tmp_path_factory):
     ids = [i for i, p in prepared.items() if p[2] is not None]
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        started = {i: runner.start(prepared[i][2], prepared[i][3], use_cache=False) for i in batch}
+        started = {i: runner.start(prepared[i][2], prepared[i][3], RunOptions(use_cache=False)) for i in batch}
         for i, run_id in started.items():
             results[i] = runner.wait(run_id, timeout=120)
     runner.close()

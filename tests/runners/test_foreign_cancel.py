@@ -12,8 +12,8 @@ import pytest
 
 from kale_ext.runners.base import RunnerError
 from kale_ext.runners.local import LocalRunner
+from kale_ext.runners.local.identity import process_token
 from kale_ext.store import Store
-from kale_ext.store.db import process_token
 
 from .helpers import code_cell, write_notebook
 from .test_local import live_group_members

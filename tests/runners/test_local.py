@@ -6,8 +6,9 @@ import os
 
 import pytest
 
+from kale_ext.runners.base import RunOptions
 from kale_ext.runners.local import LocalRunner
-from kale_ext.runners.params import ParameterError
+from kale_ext.runners.params import ParameterError, parse_value
 from kale_ext.store import Store
 
 from .helpers import pipeline, step, write_notebook
@@ -22,6 +23,11 @@ def nb(tmp_path):
 @pytest.fixture
 def runner(tmp_path):
     return LocalRunner(Store(str(tmp_path / ".kale")))
+
+
+def from_text(p, texts):
+    """Run options with parameters given as command-line text, parsed as the CLI does."""
+    return RunOptions(parameters={k: parse_value(v, p.parameters.get(k)) for k, v in texts.items()})
 
 
 def steps_by_name(run):
@@ -53,7 +59,7 @@ def test_independent_branches_overlap_and_data_flows(runner, nb):
         ),
         metrics={"total": "join", "kind": "join"},
     )
-    run = runner.wait(runner.start(p, nb, max_parallel=2))
+    run = runner.wait(runner.start(p, nb, RunOptions(max_parallel=2)))
     assert run["status"] == "succeeded", run
     s = steps_by_name(run)
     assert s["a"]["started"] < s["b"]["finished"] and s["b"]["started"] < s["a"]["finished"], "branches did not overlap"
@@ -70,7 +76,7 @@ def test_max_parallel_one_serializes(runner, nb):
         step("a", "import time\ntime.sleep(0.5)", index=1),
         step("b", "import time\ntime.sleep(0.5)", index=2),
     )
-    s = steps_by_name(runner.wait(runner.start(p, nb, max_parallel=1)))
+    s = steps_by_name(runner.wait(runner.start(p, nb, RunOptions(max_parallel=1))))
     first, second = sorted(s.values(), key=lambda r: r["started"])
     assert second["started"] >= first["finished"] - 0.01
 
@@ -128,7 +134,7 @@ def test_fail_fast_cancels_other_branches(runner, nb):
         step("slow", "import time\ntime.sleep(20)", index=2),
         step("later", "x = 1", index=3, deps=["slow"]),
     )
-    run = runner.wait(runner.start(p, nb, fail_fast=True), timeout=15)
+    run = runner.wait(runner.start(p, nb, RunOptions(fail_fast=True)), timeout=15)
     assert run["status"] == "failed"
     s = steps_by_name(run)
     assert s["boom"]["status"] == "failed"
@@ -198,7 +204,7 @@ def test_cache_hit_reuses_outputs_and_no_cache_forces(runner, nb, tmp_path):
     assert (
         steps_by_name(second)["produce"]["outputs"][0]["hash"] == steps_by_name(first)["produce"]["outputs"][0]["hash"]
     )
-    third = runner.wait(runner.start(p, nb, use_cache=False))
+    third = runner.wait(runner.start(p, nb, RunOptions(use_cache=False)))
     assert [s["status"] for s in third["steps"]] == ["succeeded", "succeeded"]
     assert counter.read_text() == "xx"
 
@@ -213,7 +219,7 @@ def test_parameters_injected_checked_and_part_of_the_cache_key(runner, nb):
     )
     run = runner.wait(runner.start(p, nb))
     assert run["metrics"] == {"result": 7, "label": "x!", "RATE": 0.5}
-    run2 = runner.wait(runner.start(p, nb, raw_params={"N": "10"}))
+    run2 = runner.wait(runner.start(p, nb, from_text(p, {"N": "10"})))
     assert run2["parameters"]["N"] == 10
     assert {n: s["status"] for n, s in steps_by_name(run2).items()} == {
         "a": "succeeded",
@@ -221,12 +227,12 @@ def test_parameters_injected_checked_and_part_of_the_cache_key(runner, nb):
         "c": "succeeded",
     }
     assert run2["metrics"]["result"] == 21
-    run3 = runner.wait(runner.start(p, nb, raw_params={"NAME": "42", "RATE": "1"}))
+    run3 = runner.wait(runner.start(p, nb, from_text(p, {"NAME": "42", "RATE": "1"})))
     assert run3["parameters"] == {"N": 3, "NAME": "42", "RATE": 1.0}
     with pytest.raises(ParameterError, match="Unknown parameter 'M'"):
-        runner.start(p, nb, raw_params={"M": "1"})
+        runner.start(p, nb, from_text(p, {"M": "1"}))
     with pytest.raises(ParameterError, match="expects a int"):
-        runner.start(p, nb, raw_params={"N": "'many'"})
+        runner.start(p, nb, from_text(p, {"N": "'many'"}))
 
 
 def test_unserializable_output_fails_the_producing_step_with_the_fix(runner, nb):

@@ -15,6 +15,7 @@ import threading
 import time
 import types
 
+from kale_ext import syntax
 from kale_ext.runners import params
 from kale_ext.steps import runtime
 
@@ -82,7 +83,7 @@ def test_uses_shell_builds_no_python_ast(monkeypatch):
 
 def test_parameter_literals_are_safe_in_concurrent_threads():
     def work():
-        assert params.parse_literal("[1, (2, 3), {'a': 4.5}]") == [1, (2, 3), {"a": 4.5}]
+        assert syntax.literal_or_text("[1, (2, 3), {'a': 4.5}]") == [1, (2, 3), {"a": 4.5}]
         params.to_literals({"n": [1, 2, {"k": (3, 4)}] * 20})
 
     assert _hammer(work) == []

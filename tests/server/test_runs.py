@@ -85,6 +85,20 @@ async def test_cancel_stops_a_running_run(jp_fetch, jp_root_dir):
     assert cancelled["status"] == "cancelled" and cancelled["steps"][0]["status"] == "cancelled"
 
 
+async def test_string_parameter_values_are_parsed_as_on_the_command_line(jp_fetch, jp_root_dir):
+    notebook = _nb(
+        (["pipeline-parameters"], "N = 3\nMODE = 'x'"),
+        (["step:make"], "count = len(list(range(N)))\nlabel = MODE + '!'"),
+        (["pipeline-metrics"], "print(count)\nprint(label)"),
+    )
+    (jp_root_dir / "nb.ipynb").write_text(json.dumps(notebook))
+    body = {"path": "nb.ipynb", "parameters": {"N": "5", "MODE": "'boom'"}}
+    created = await fetch_json(jp_fetch, "runs", method="POST", body=json.dumps(body))
+    run = await wait_done(jp_fetch, created["run_id"])
+    assert run["status"] == "succeeded", run
+    assert run["parameters"] == {"N": 5, "MODE": "boom"} and run["metrics"] == {"count": 5, "label": "boom!"}
+
+
 @pytest.mark.parametrize(
     "body, status, code",
     [

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
 from typing import Any
 
-from ..steps.program import render_program
-from ..steps.spec import StepSpec
-from ..steps.zygote import kill_group
+from ...steps.program import render_program
+from ...steps.spec import StepSpec
+from . import randomstate
+from .identity import kill_group
 
 
 def child_environment() -> dict[str, str]:
@@ -31,63 +31,73 @@ def child_environment() -> dict[str, str]:
         return env
     except Exception:
         pass
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), root) if p)
     return env
 
 
+ENV_NO_FORK = "KALE_EXT_NO_FORK"
+
+
 def fork_available() -> bool:
-    if os.environ.get("KALE_EXT_NO_FORK", "") not in ("", "0"):
+    if os.environ.get(ENV_NO_FORK, "") not in ("", "0"):
         return False
     return hasattr(os, "fork") and sys.platform != "win32"
 
 
-def signal_process(pid: int, token: str, sig: int) -> bool:
-    """Send ``sig`` to ``pid`` only if it is still the process that started at ``token`` (its /proc start time); False
-    when that process is gone (the pid is free or was reused). Race-free where pidfds exist: the pidfd pins the process
-    whose start time is checked, so a pid reused after the check is never signalled. PermissionError propagates."""
-    from ..store.db import process_token
+def start_probe(cwd: str, env: dict[str, str]) -> subprocess.Popen:
+    """A fresh interpreter that prints its start-up random states (randomstate.py run as a script); started beside the
+    zygote (same interpreter, folder, environment), so neither waits for the other. Read with ``read_probe``."""
+    # -c, as the zygote's -m, puts the folder first on sys.path (a script would put its own folder there instead).
+    code = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, os.path.abspath(randomstate.__file__)],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
-    fd = None
+
+def read_probe(proc: subprocess.Popen, timeout: float = 60) -> randomstate.Digests | None:
     try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return False
-    except (AttributeError, OSError):  # no pidfds (old kernel, not Linux): check, then kill
-        fd = None
-    try:
-        if not token or process_token(pid) != token:
-            return False
-        if fd is not None:
-            signal.pidfd_send_signal(fd, sig)
-        else:
-            os.kill(pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-    finally:
-        if fd is not None:
-            os.close(fd)
+        out, _ = proc.communicate(timeout=timeout)
+        return json.loads(out.decode().strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        proc.kill()
+        proc.wait()
+        return None
 
 
 class ZygoteLauncher:
+    """The zygote of one run, and beside it the probe of a fresh interpreter's random states (randomstate.py), whose
+    answer is passed on to the zygote."""
+
     def __init__(self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue) -> None:
         self.events = events
         plan_path = os.path.join(run_dir, "zygote-plan.json")
         with open(plan_path, "w") as f:
             json.dump(plan, f)
         self.log_path = os.path.join(run_dir, "zygote.log")
+        env = child_environment()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kale_ext.steps.zygote", "--plan", plan_path, "--log", self.log_path],
+            [sys.executable, "-m", "kale_ext.runners.local.zygote", "--plan", plan_path, "--log", self.log_path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=cwd,
-            env=child_environment(),
+            env=env,
             start_new_session=True,
         )
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="kale-zygote-reader", daemon=True)
         self._reader.start()
+        probe = start_probe(cwd, env)
+        threading.Thread(target=self._pass_probe, args=(probe,), name="kale-zygote-probe", daemon=True).start()
+
+    def _pass_probe(self, probe: subprocess.Popen) -> None:
+        self._send({"op": "probe", "digests": read_probe(probe)})
 
     def _read(self) -> None:
         assert self.proc.stdout is not None

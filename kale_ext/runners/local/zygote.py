@@ -4,10 +4,13 @@ Importing numpy, pandas and scikit-learn costs 2 to 3 s in a fresh interpreter; 
 in milliseconds. Each child is still its own process (own process group, so cancelling kills everything it started), in
 the notebook's folder, with the caller's interpreter and environment, its stdout/stderr on its own log file.
 
-Started by the local runner as ``python -m kale_ext.steps.zygote --plan PLAN.json --log LOG`` (an argument list).
-Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"}); JSON lines on the original stdout
+Started by the local runner as ``python -m kale_ext.runners.local.zygote --plan PLAN.json --log LOG`` (an argument list).
+Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"} | {"op": "probe", "digests"}: the
+start-up random states of a fresh interpreter, measured by the launcher meanwhile; steps fork once it came, see
+randomstate.py); JSON lines on the original stdout
 ({"event": "ready"|"started"|"exited", ...}); the zygote's own prints go to LOG. Closing stdin kills the children left.
-Single-threaded by design (fork after threads is unsafe). Never imports tornado or jupyter_server.
+Single-threaded by design (fork after threads is unsafe). Every forked step gets the random state a fresh process
+running the prelude would have (randomstate.py). Never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -15,80 +18,62 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import select
 import signal
 import sys
 import time
 from typing import Any
 
-from . import runtime
-from .spec import StepSpec
-
-
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a step's process group (each step leads its own), or the process alone if it has no group yet."""
-    try:
-        os.killpg(pid, sig)
-    except OSError:
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            pass
+from ...steps import runtime
+from ...steps.spec import StepSpec
+from . import randomstate
+from .identity import kill_group
 
 
 class Zygote:
-    def __init__(self, plan: dict[str, Any], proto) -> None:
+    def __init__(self, plan: dict[str, Any], proto, startup: randomstate.Digests | None = None) -> None:
         self.plan = plan
+        self.startup = startup if startup is not None else randomstate.digests()  # the random states at start-up
         self.proto = proto
         self.module = None
         self.prelude_error: dict[str, Any] | None = None
         self.children: dict[int, str] = {}  # pid -> step
         self.pidfds: dict[int, int] = {}  # pidfd -> pid
-        self._seeded = False
-        self._random_state = None
-        self._numpy_state = None
+        self._watch: randomstate.PreludeWatch | None = None  # the random states before and after the prelude
+        self._same_random: dict[str, bool] | None = (
+            None  # rng -> every fresh process has that state (None: no probe yet)
+        )
+        self._waiting: list[dict[str, Any]] = []  # run ops that came before the probe
 
     def send(self, **event: Any) -> None:
         self.proto.write(json.dumps(event) + "\n")
         self.proto.flush()
 
     # ----------------------------------------------------------------------------------------------------------- setup
-    def prepare(self) -> None:
-        t = time.time()
+    def run_prelude(self) -> Any:
         prelude = self.plan.get("prelude", [])
         spec = StepSpec(pipeline=self.plan.get("pipeline", ""), name="<prelude>", cells=[], prelude=prelude)
-        try:
-            self.module = runtime.prepare_namespace(spec, self.plan.get("parameters", {}))
-            if self.plan.get("uses_shell"):
-                runtime.make_shell(self.module)
-        except BaseException as exc:
-            self.prelude_error = runtime.describe_error(exc)
-            sys.stderr.write(self.prelude_error["traceback"])
+        module = runtime.prepare_namespace(spec, self.plan.get("parameters", {}))
+        if self.plan.get("uses_shell"):
+            runtime.make_shell(module)
+        return module
+
+    def prepare(self) -> None:
+        t = time.time()
+        with randomstate.PreludeWatch() as watch:
+            try:
+                self.module = self.run_prelude()
+            except BaseException as exc:
+                self.prelude_error = runtime.describe_error(exc)
+                sys.stderr.write(self.prelude_error["traceback"])
         # Everything a step needs besides its own code is loaded once, here, not in every child: the serializers and
         # the entry point scan (tens of milliseconds each).
-        from ..marshal import default_registry
+        from ...marshal import default_registry
 
         default_registry()._ensure_entry_points()
-        # A fresh interpreter per step would re-run the prelude: a prelude that seeds the RNGs gives every step the same
-        # seeded state; one that does not gives each step fresh entropy. Forked children reproduce both cases.
-        self._seeded = any("seed" in c["source"] for c in prelude)
-        if self._seeded:
-            self._random_state = random.getstate()
-            np = sys.modules.get("numpy")
-            if np is not None:
-                self._numpy_state = np.random.get_state()
+        self._watch = watch
         runtime._flush()
         self.send(event="ready", ok=self.prelude_error is None, prelude_s=round(time.time() - t, 4))
-
-    def _reseed_child(self) -> None:
-        np = sys.modules.get("numpy")
-        if self._seeded:
-            random.setstate(self._random_state)  # os.fork reseeds `random` in the child; restore the seeded state
-            if np is not None and self._numpy_state is not None:
-                np.random.set_state(self._numpy_state)
-        elif np is not None:
-            np.random.seed()
 
     # ------------------------------------------------------------------------------------------------------------ run
     def fork_step(self, op: dict[str, Any]) -> None:
@@ -118,7 +103,7 @@ class Zygote:
                 )  # stdin: nothing to read, as with `python step.py < /dev/null`
                 os.dup2(devnull, 0)
                 os.close(devnull)
-                self._reseed_child()
+                randomstate.restore(self._watch.after if self._watch else {}, self._same_random or {})
                 code = runtime.execute_step(spec, job, self.module, self.prelude_error)
             finally:
                 runtime._flush()
@@ -175,12 +160,26 @@ class Zygote:
 
     def handle(self, op: dict[str, Any]) -> None:
         if op["op"] == "run":
-            self.fork_step(op)
+            if self._same_random is None:
+                self._waiting.append(op)
+            else:
+                self.fork_step(op)
+        elif op["op"] == "probe":
+            watch = self._watch or randomstate.PreludeWatch()
+            self._same_random = randomstate.decide(self.startup, op.get("digests"), watch.before, watch.after)
+            print(f"kale-ext zygote: random states the same in every fresh process: {self._same_random}")
+            waiting, self._waiting = self._waiting, []
+            for run in waiting:
+                self.fork_step(run)
         elif op["op"] == "kill":
             self.kill_all(signal.SIGKILL)
+            for run in self._waiting:  # never started: reported as killed, as a started step would be
+                self.send(event="exited", step=run["spec"]["name"], pid=None, code=-signal.SIGKILL)
+            self._waiting = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup = randomstate.digests()  # first, before anything could draw: the state start-up left
     parser = argparse.ArgumentParser(description="kale-ext warm step launcher (internal)")
     parser.add_argument("--plan", required=True)
     parser.add_argument("--log", required=True)
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime.line_buffered_stdio()
     with open(args.plan) as f:
         plan = json.load(f)
-    zygote = Zygote(plan, proto)
+    zygote = Zygote(plan, proto, startup)
     zygote.prepare()
     zygote.serve()
     runtime._flush()

@@ -1,7 +1,8 @@
 """The driver of one local run: a thread that schedules its steps and records every transition in the store.
 
-Steps start in dependency order, at most ``max_parallel`` at once; a cache hit is answered from the store without
-starting anything; the rest go to a launcher (the warm zygote, or a fresh interpreter per step). A failed step skips its
+Steps start in dependency order, at most ``max_parallel`` at once and each holding a slot of the runner-wide pool
+(slots.py) while its process lives; a cache hit is answered from the store without starting anything (and without a
+slot); the rest go to a launcher (the warm zygote, or a fresh interpreter per step). A failed step skips its
 dependents (independent branches finish) or, with fail_fast, cancels everything. All store writes of the run happen on
 this thread. Never imports tornado or jupyter_server.
 """
@@ -13,27 +14,31 @@ import os
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from ..steps.failure import StepFailure
-from ..steps.program import cache_key, environment_identity
-from ..steps.runtime import uses_shell, write_json_atomic
-from ..steps.spec import StepSpec
-from ..store import Store
-from ..syntax import literal_eval
-from .base import Listener, RunnerError
-from .processes import SubprocessLauncher, ZygoteLauncher, kill_group
-
-if TYPE_CHECKING:
-    from .local import LocalRunner
+from ...steps.failure import StepFailure
+from ...steps.program import cache_key, environment_identity
+from ...steps.runtime import uses_shell, write_json_atomic
+from ...steps.spec import StepSpec
+from ...store import Store
+from ...syntax import literal_eval
+from ..base import Listener, RunnerError
+from .identity import kill_group
+from .launchers import SubprocessLauncher, ZygoteLauncher
+from .slots import Slots
 
 
 class RunDriver(threading.Thread):
-    """Schedules one run. All store writes of the run happen on this thread."""
+    """Schedules one run. All store writes of the run happen on this thread.
+
+    ``options["launcher"]`` ("fork" | "subprocess") picks the launcher; ``slots`` is the runner's pool of step processes
+    (None: unbounded); ``on_finished(run_id)`` is called once the run's final status is recorded (the runner forgets the
+    driver then), so the driver needs nothing of the runner itself.
+    """
 
     def __init__(
         self,
-        runner: LocalRunner,
         store: Store,
         run_id: str,
         notebook: str,
@@ -42,9 +47,15 @@ class RunDriver(threading.Thread):
         metric_sources: dict[str, str],
         options: dict[str, Any],
         listener: Listener | None,
+        *,
+        slots: Slots | None = None,
+        on_finished: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(name=f"kale-run-{run_id}", daemon=True)
-        self.runner = runner
+        self.slots = slots
+        self.on_finished = on_finished
+        self.holding: set[str] = set()  # steps whose process holds a slot
+        self.waiting_slot = False  # a ready step waits for a slot of the pool
         self.store = store
         self.run_id = run_id
         self.cwd = os.path.dirname(notebook)
@@ -115,12 +126,16 @@ class RunDriver(threading.Thread):
         finally:
             if self.launcher is not None:
                 self.launcher.close()
+            for name in list(self.holding):  # the launcher is closed: none of the run's step processes lives
+                self.release_slot(name)
+            if self.slots is not None:
+                self.slots.withdraw(self.events)
         for name in self.order:
             if self.status[name] in ("queued", "running"):
                 self.set_step(name, "cancelled", finished=time.time())
         self.store.update_run(self.run_id, status=final, finished=time.time(), error=error)
-        with self.runner._lock:  # the store answers for finished runs; keep no per-run state around
-            self.runner._drivers.pop(self.run_id, None)
+        if self.on_finished is not None:
+            self.on_finished(self.run_id)
         self.notify(event="run", status=final, error=error)
 
     def drive(self) -> None:
@@ -129,7 +144,7 @@ class RunDriver(threading.Thread):
                 self.stop("cancel")
             if self.stopping is None:
                 self.schedule()
-            if not self.running:
+            if not self.running and not self.waiting_slot:
                 return
             self.handle(self.events.get())
 
@@ -151,6 +166,7 @@ class RunDriver(threading.Thread):
 
     # -------------------------------------------------------------------------------------------------- scheduling
     def schedule(self) -> None:
+        self.waiting_slot = False
         changed = True
         while changed:
             changed = False
@@ -164,8 +180,7 @@ class RunDriver(threading.Thread):
                 elif all(d in ("succeeded", "cached") for d in deps):
                     if len(self.running) >= self.options["max_parallel"]:
                         return
-                    self.start_step(name)
-                    changed = True
+                    changed = self.start_step(name) or changed
 
     def inputs_of(self, spec: StepSpec) -> dict[str, dict[str, Any]]:
         found = {}
@@ -179,7 +194,9 @@ class RunDriver(threading.Thread):
                 raise RunnerError(f"Step {spec.name!r} reads {var!r}, which no upstream step produced.")
         return found
 
-    def start_step(self, name: str) -> None:
+    def start_step(self, name: str) -> bool:
+        """Reuse the step's cached outputs or launch its process; False when no slot of the pool is free (the driver
+        then waits for a "slot" event)."""
         spec = self.specs[name]
         inputs = self.inputs_of(spec)
         key = cache_key(spec, self.literals, {v: a["hash"] for v, a in inputs.items()}, self.environment)
@@ -187,7 +204,12 @@ class RunDriver(threading.Thread):
             hit = self.store.find_cached(key)
             if hit is not None:
                 self.reuse(name, key, hit, inputs)
-                return
+                return True
+        if self.slots is not None:
+            if not self.slots.try_acquire(self.events):
+                self.waiting_slot = True
+                return False
+            self.holding.add(name)
         step_dir = os.path.join(self.run_dir, name)
         os.makedirs(step_dir, exist_ok=True)
         job_path = os.path.join(step_dir, "job.json")
@@ -205,10 +227,17 @@ class RunDriver(threading.Thread):
         self.running[name] = None
         self.set_step(name, "running", started=time.time(), cache_key=key)
         launcher.launch(spec, job_path, os.path.join(step_dir, "log.txt"))
+        return True
+
+    def release_slot(self, name: str) -> None:
+        if name in self.holding:
+            self.holding.discard(name)
+            assert self.slots is not None
+            self.slots.release()
 
     def get_launcher(self) -> ZygoteLauncher | SubprocessLauncher:
         if self.launcher is None:
-            if self.runner.use_fork:
+            if self.options["launcher"] == "fork":
                 first = next(iter(self.specs.values()))
                 sources = [c["source"] for s in self.specs.values() for c in (s.cells + s.prelude)]
                 plan = {
@@ -247,6 +276,7 @@ class RunDriver(threading.Thread):
             self.kill_running()  # each step leads its own session: without this, steps outlive their dead launcher
             for name in list(self.running):
                 self.running.pop(name)
+                self.release_slot(name)
                 self.set_step(
                     name,
                     "cancelled" if self.stopping else "failed",
@@ -258,6 +288,7 @@ class RunDriver(threading.Thread):
 
     def finish_step(self, name: str, code: int) -> None:
         self.running.pop(name)
+        self.release_slot(name)  # the step's process has exited
         step_dir = os.path.join(self.run_dir, name)
         try:
             with open(os.path.join(step_dir, "result.json")) as f:
@@ -285,6 +316,9 @@ class RunDriver(threading.Thread):
 
     def stop(self, reason: str) -> None:
         self.stopping = reason
+        self.waiting_slot = False
+        if self.slots is not None:
+            self.slots.withdraw(self.events)
         for name in self.order:
             if self.status[name] == "queued":
                 self.set_step(name, "cancelled", finished=time.time())

@@ -1,7 +1,9 @@
 """LocalRunner: runs a pipeline on this machine, each step in its own process, independent branches in parallel.
 
 The Runner API (see base.py) over the store; each run is driven by a RunDriver thread (driver.py) that records every
-transition in the store, so that any process can watch the run. Never imports tornado or jupyter_server.
+transition in the store, so that any process can watch the run. All runs of one LocalRunner share one pool of step
+processes (slots.py). A traitlets Configurable: the Jupyter server builds it with its config; the CLI with keyword
+arguments. Never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -13,22 +15,33 @@ import threading
 import time
 from typing import Any
 
-from ..errors import NotFoundError
-from ..pipeline.model import Pipeline
-from ..steps.spec import StepSpec, build_specs
-from ..store import RUN_FINAL, Store, store_dir_for
-from ..store.db import driver_alive, new_run_id
-from . import params as params_mod
-from .base import CancelTimeoutError, Listener, Runner, RunnerError
+from traitlets import Enum, Integer, TraitError, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from ...errors import NotFoundError
+from ...pipeline.model import Pipeline
+from ...steps.spec import StepSpec, build_specs
+from ...store import RUN_FINAL, Store, store_dir_for
+from ...store.db import ENV_HOME, new_run_id
+from .. import params as params_mod
+from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
 from .driver import RunDriver
-from .processes import fork_available, signal_process
+from .identity import driver_alive, signal_process
+from .launchers import ENV_NO_FORK, fork_available
+from .slots import Slots
 
 LOG_CHUNK = 1 << 20
 
 
-class LocalRunner(Runner):
-    """``LocalRunner(store)`` keeps every run in ``store``; ``LocalRunner()`` uses each notebook's own store
-    (``.kale/`` beside it, or ``$KALE_EXT_HOME``).
+class _ConfigurableRunnerMeta(type(LoggingConfigurable), type(Runner)):  # type: ignore[misc]
+    """A traitlets Configurable that is also an abstract Runner."""
+
+
+class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
+    """The embedded runner; a Configurable (``c.LocalRunner.max_processes = 4`` in the Jupyter server's config).
+
+    ``LocalRunner(store)`` keeps every run in ``store``; else ``store_dir``, else each notebook's own store (``.kale/``
+    beside it). ``use_fork`` (True/False) is a shorthand for ``launcher``.
 
     ``cancel_signal`` (e.g. "SIGTERM") declares that this process cancels its runs cleanly on that signal (the
     ``kale-ext run`` command installs such a handler); it is recorded with each run, so that another process's runner
@@ -38,14 +51,74 @@ class LocalRunner(Runner):
     name = "local"
     foreign_cancel_timeout = 15.0  # seconds a cancel of another process's run waits for that run to end
 
-    def __init__(
-        self, store: Store | None = None, *, use_fork: bool | None = None, cancel_signal: str | None = None
-    ) -> None:
-        if cancel_signal is not None and not isinstance(getattr(signal, cancel_signal, None), signal.Signals):
-            raise ValueError(f"cancel_signal must name a signal, got {cancel_signal!r}.")
-        self.cancel_signal = cancel_signal
+    store_dir = Unicode(
+        config=True,
+        help=f"Folder of the run store (kale.db and the runs' files) for every notebook. Default: ${ENV_HOME} if "
+        "set; empty: a .kale/ folder beside each notebook.",
+    )
+    launcher = Enum(
+        ["fork", "subprocess"],
+        config=True,
+        help="How step processes start: 'fork' (a warm process runs the imports and functions cells once and forks "
+        "one child per step) or 'subprocess' (a fresh interpreter per step). Default: 'fork' where os.fork exists, "
+        f"unless ${ENV_NO_FORK} is set to something other than 0.",
+    )
+    max_parallel = Integer(
+        config=True,
+        help="Steps of one run that execute at once when the run does not say (--max-parallel). Default: the CPU "
+        "count.",
+    )
+    max_processes = Integer(
+        config=True,
+        help="Step processes of all active runs together (one pool shared by every run of this runner, so that "
+        "several runs at once do not each take every core). Default: the CPU count.",
+    )
+    cancel_signal = Unicode(
+        None,
+        allow_none=True,
+        help="The signal on which this process cancels its runs cleanly (recorded with each run, so that another "
+        "process may send it); None: other processes cannot cancel this process's runs.",
+    )
+
+    @default("store_dir")
+    def _default_store_dir(self) -> str:
+        home = os.environ.get(ENV_HOME)
+        return os.path.abspath(os.path.expanduser(home)) if home else ""
+
+    @default("launcher")
+    def _default_launcher(self) -> str:
+        return "fork" if fork_available() else "subprocess"
+
+    @default("max_parallel")
+    def _default_max_parallel(self) -> int:
+        return os.cpu_count() or 1
+
+    @default("max_processes")
+    def _default_max_processes(self) -> int:
+        return os.cpu_count() or 1
+
+    @validate("max_parallel", "max_processes")
+    def _positive(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1, got {proposal['value']}.")
+        return proposal["value"]
+
+    @validate("cancel_signal")
+    def _a_signal(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        if value is not None and not isinstance(getattr(signal, value, None), signal.Signals):
+            raise TraitError(f"cancel_signal must name a signal, got {value!r}.")
+        return value
+
+    def __init__(self, store: Store | None = None, *, use_fork: bool | None = None, **kwargs: Any) -> None:
+        if use_fork is not None:
+            kwargs["launcher"] = "fork" if use_fork else "subprocess"
+        super().__init__(**kwargs)
+        if self.launcher == "fork" and not hasattr(os, "fork"):
+            self.log.warning("LocalRunner.launcher 'fork' needs os.fork; using 'subprocess'.")
+            self.launcher = "subprocess"
         self.store = store
-        self.use_fork = fork_available() if use_fork is None else use_fork
+        self.slots = Slots(self.max_processes)
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
         if store is not None:
             store.recover_interrupted(self.name)  # this runner owns the store's local runs: it decides what died
@@ -53,11 +126,15 @@ class LocalRunner(Runner):
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def use_fork(self) -> bool:
+        return self.launcher == "fork"
+
     # ------------------------------------------------------------------------------------------------------ stores
     def store_for(self, notebook_path: str) -> Store:
         if self.store is not None:
             return self.store
-        folder = store_dir_for(notebook_path)
+        folder = os.path.abspath(self.store_dir) if self.store_dir else store_dir_for(notebook_path)
         with self._lock:
             if folder not in self._stores:
                 self._stores[folder] = Store(folder)
@@ -74,25 +151,27 @@ class LocalRunner(Runner):
         raise NotFoundError(f"No run {run_id!r} is known to this runner.", code="run.not_found")
 
     # --------------------------------------------------------------------------------------------------------- API
+    def capabilities(self) -> list[str]:
+        return ["runs", f"runner:{self.name}"]
+
     def start(
         self,
         pipeline: Pipeline,
         notebook_path: str,
-        params: dict[str, Any] | None = None,
+        options: RunOptions | None = None,
         *,
-        max_parallel: int | None = None,
-        use_cache: bool = True,
-        fail_fast: bool = False,
         listener: Listener | None = None,
-        raw_params: dict[str, str] | None = None,
     ) -> str:
-        """See kale_ext.runners.base. ``raw_params`` are command-line texts (``--param N=V``), parsed as literals."""
+        """See kale_ext.runners.base."""
+        options = options or RunOptions()
         if self._closed:
             raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
         if pipeline.has_errors:
             errors = [d for d in pipeline.diagnostics if d.severity == "error"]
             first = errors[0]
-            where = f" (cell {first.cell}, line {first.line})" if first.cell is not None else ""
+            where = (
+                "" if first.cell is None else f" (cell {first.cell}" + (f", line {first.line})" if first.line else ")")
+            )
             raise RunnerError(
                 f"The notebook has {len(errors)} analysis error(s); first: {first.message}{where}. "
                 "Fix them (see `kale-ext analyze`) before running.",
@@ -101,9 +180,12 @@ class LocalRunner(Runner):
             )
         if not pipeline.steps:
             raise RunnerError("The notebook has no pipeline steps: tag code cells with step:NAME.", code="run.no_steps")
-        if max_parallel is not None and (not isinstance(max_parallel, int) or max_parallel < 1):
+        max_parallel = options.max_parallel
+        if max_parallel is not None and (
+            not isinstance(max_parallel, int) or isinstance(max_parallel, bool) or max_parallel < 1
+        ):
             raise RunnerError(f"max_parallel must be a positive integer, got {max_parallel!r}.")
-        values = params_mod.resolve(pipeline.parameters, params, raw_params)
+        values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
         specs = build_specs(pipeline)
         return self._start(
@@ -112,9 +194,9 @@ class LocalRunner(Runner):
             specs,
             literals,
             dict(pipeline.metric_sources),
-            max_parallel or os.cpu_count() or 1,
-            use_cache,
-            fail_fast,
+            max_parallel or self.max_parallel,
+            options.use_cache,
+            options.fail_fast,
             listener,
             None,
         )
@@ -139,7 +221,7 @@ class LocalRunner(Runner):
             "use_cache": use_cache,
             "fail_fast": fail_fast,
             "max_parallel": max_parallel,
-            "launcher": "fork" if self.use_fork else "subprocess",
+            "launcher": self.launcher,
         }
         store.create_run(
             run_id=run_id,
@@ -152,7 +234,18 @@ class LocalRunner(Runner):
             resumed_from=resumed_from,
             driver_signal=self.cancel_signal,
         )
-        driver = RunDriver(self, store, run_id, notebook, specs, literals, metric_sources, options, listener)
+        driver = RunDriver(
+            store,
+            run_id,
+            notebook,
+            specs,
+            literals,
+            metric_sources,
+            options,
+            listener,
+            slots=self.slots,
+            on_finished=self._forget,
+        )
         with self._lock:
             if self._closed:
                 raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
@@ -170,6 +263,11 @@ class LocalRunner(Runner):
             driver.request_cancel(reason)
         for driver in drivers:
             driver.join(timeout)
+
+    def _forget(self, run_id: str) -> None:
+        """A driver's run ended: the store answers for finished runs, so no per-run state is kept."""
+        with self._lock:
+            self._drivers.pop(run_id, None)
 
     def resume(self, run_id: str, *, listener: Listener | None = None) -> str:
         if self._closed:
@@ -189,7 +287,7 @@ class LocalRunner(Runner):
             specs,
             json.loads(row["parameters"]),
             json.loads(row["metric_sources"]),
-            options.get("max_parallel") or os.cpu_count() or 1,
+            options.get("max_parallel") or self.max_parallel,
             True,
             options.get("fail_fast", False),
             listener,
@@ -228,7 +326,7 @@ class LocalRunner(Runner):
             return store.get_run(run_id)
         pid, token, sig_name = row["driver_pid"], row["driver_token"], row.get("driver_signal")
         if not driver_alive(pid, token):
-            store.recover_interrupted()
+            store.recover_interrupted(self.name)
             return store.get_run(run_id)
         sig = getattr(signal, sig_name, None) if sig_name else None
         if pid == os.getpid() or not isinstance(sig, signal.Signals) or not token:
@@ -252,7 +350,7 @@ class LocalRunner(Runner):
             if status in RUN_FINAL:
                 return store.get_run(run_id)
             if not delivered or not driver_alive(pid, token):
-                store.recover_interrupted()
+                store.recover_interrupted(self.name)
                 if store.run_row(run_id)["status"] in RUN_FINAL:
                     return store.get_run(run_id)
             if time.monotonic() >= deadline:
