@@ -89,10 +89,10 @@ class RunOptions(msgspec.Struct, kw_only=True):
     launcher: str | None
 
 
-class RunSummary(msgspec.Struct, kw_only=True):
-    """An entry of GET /kale/v1/runs. ``notebook`` is the absolute path; ``path`` is relative to the server root (null
-    outside the server). ``runner`` is the backend that owns the run, ``external_id`` its id there (a KFP run id).
-    ``steps`` counts the steps by status."""
+class _RunHeader(msgspec.Struct, kw_only=True):
+    """The fields a run's summary and its full record share. ``notebook`` is the absolute path; ``path`` is relative to
+    the server root (null outside the server). ``runner`` is the backend that owns the run, ``external_id`` its id
+    there (a KFP run id)."""
 
     run_id: str
     notebook: str
@@ -107,25 +107,19 @@ class RunSummary(msgspec.Struct, kw_only=True):
     duration_s: float | None
     metrics: dict[str, Any]
     resumed_from: str | None
+
+
+class RunSummary(_RunHeader, kw_only=True):
+    """An entry of GET /kale/v1/runs: the header fields of a Run, and its steps counted by status."""
+
     steps: dict[StepStatus, int]
 
 
-class Run(msgspec.Struct, kw_only=True):
-    """GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics."""
+class Run(_RunHeader, kw_only=True):
+    """GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics. ``notebook`` is
+    the absolute path; ``path`` is relative to the server root (null outside the server). ``runner`` is the backend
+    that owns the run, ``external_id`` its id there (a KFP run id)."""
 
-    run_id: str
-    notebook: str
-    path: str | None
-    pipeline: str
-    status: RunStatus
-    runner: str
-    external_id: str | None
-    created: float
-    started: float | None
-    finished: float | None
-    duration_s: float | None
-    metrics: dict[str, Any]
-    resumed_from: str | None
     parameters: dict[str, Any]
     options: RunOptions
     error: str | None

@@ -146,7 +146,9 @@ export interface StartRunRequest {
   max_parallel?: number | null;
 }
 /**
- * GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics.
+ * GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics. `notebook` is
+ * the absolute path; `path` is relative to the server root (null outside the server). `runner` is the backend
+ * that owns the run, `external_id` its id there (a KFP run id).
  */
 export interface Run {
   run_id: string;
@@ -242,9 +244,7 @@ export interface StepOutput {
   path: string;
 }
 /**
- * An entry of GET /kale/v1/runs. `notebook` is the absolute path; `path` is relative to the server root (null
- * outside the server). `runner` is the backend that owns the run, `external_id` its id there (a KFP run id).
- * `steps` counts the steps by status.
+ * An entry of GET /kale/v1/runs: the header fields of a Run, and its steps counted by status.
  */
 export interface RunSummary {
   run_id: string;
