@@ -120,7 +120,10 @@ def compile_pipeline(
     components = build_components(pipeline.name, iface, base_images(pipeline, image), requirements.pins)
     func = pipeline_function(pipeline, iface, components, tag_cells(nb, pipeline), diagnostics)
     name = kfp_name(pipeline.name)
-    yaml = _compile(func, name, pipeline.name, pipeline.description)
+    try:
+        yaml = _compile(func, name, pipeline.name, pipeline.description)
+    except (ValueError, TypeError) as exc:  # kfp's own validation (names, types, values) of what was built
+        raise CompileError(f"cannot compile: kfp refused the pipeline: {exc}") from None
     return CompileResult(
         yaml=yaml,
         name=name,

@@ -196,12 +196,12 @@ def create_volumes(plan: list[dict[str, Any]]) -> dict[str, Any]:
     created = {}
     for v in plan:
         if v["kind"] == "new_pvc":
+            optional = {"storage_class_name": v["storage_class_name"], "annotations": v["annotations"]}
             task = kubernetes.CreatePVC(
                 pvc_name_suffix=f"-{v['name']}",
                 access_modes=v["access_modes"],
                 size=v["size"],
-                storage_class_name=v["storage_class_name"],
-                annotations=v["annotations"] or None,
+                **{k: value for k, value in optional.items() if value},  # absent: the cluster's defaults
             )
             task.set_display_name(f"create-volume-{v['name']}")
             created[v["name"]] = task
