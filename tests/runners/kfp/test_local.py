@@ -89,3 +89,29 @@ def test_candies_runs_with_its_pinned_requirements_offline(tmp_path, kfp_local, 
     out = capfd.readouterr()
     text = out.out + out.err
     assert "12 candies" in text and "three kids" in text
+
+
+def test_types_suffixes_and_failures_through_the_local_orchestrator(tmp_path, kfp_local, capfd):
+    """Every KFP parameter type arrives with the notebook's type (a tuple default stays a tuple), a variable read and
+    rewritten by a step flows on, a metric held by a pipeline parameter is logged, and a failing step fails the task
+    with the notebook cell and line of the error."""
+    from ...notebooks import write_notebook
+
+    nb = write_notebook(
+        tmp_path / "types.ipynb",
+        (
+            ["pipeline-parameters"],
+            "N = 3\nRATE = 0.5\nNAME = 'x'\nFLAG = True\nITEMS = [1, 2]\nCONF = {'a': 1}\nPAIR = (1, 2)\n",
+        ),
+        (["step:load"], "df = [N, RATE]\nassert (type(N), type(RATE), type(FLAG)) == (int, float, bool)\n"),
+        (["step:clean", "prev:load"], "assert type(PAIR) is tuple and type(CONF) is dict\ndf = df + list(PAIR)\n"),
+        (["step:report", "prev:clean"], "total = sum(df) + len(ITEMS) + len(NAME)\nif total > 100:\n    1 / 0\n"),
+        (["pipeline-metrics"], "print(total)\nprint(N)\n"),
+    )
+    pipeline = compile_and_load(nb, tmp_path)
+    assert logged_metrics(pipeline()) == {"total": 3 + 0.5 + 3 + 2 + 1, "N": 3}
+    capfd.readouterr()
+    with pytest.raises(RuntimeError, match="report"):
+        pipeline(N=200, PAIR=[5, 6])
+    out = capfd.readouterr()
+    assert "step 'report' failed (notebook cell 3, line 3): ZeroDivisionError" in out.out + out.err
