@@ -23,11 +23,12 @@ from typing import Any, NamedTuple
 
 from ...errors import KaleError
 from ...notebook import tags as T
-from ...pipeline.model import Diagnostic, Pipeline
+from ...pipeline.model import Diagnostic, Pipeline, Step
 from . import require_kfp
-from .config import StepConfigurator, create_volumes, mount_volumes, volume_plan
-from .interface import PARAMETER_TYPES, PipelineInterface, build_interface
+from .config import StepConfigurator
+from .interface import PARAMETER_TYPES, PipelineInterface, StepInterface, build_interface
 from .requirements import Requirements, compute_requirements
+from .volumes import create_volumes, mount_volumes, volume_plan
 
 DEFAULT_IMAGE = f"python:{sys.version_info.major}.{sys.version_info.minor}"  # the pins are for this Python
 _ANNOTATIONS = {"bool": bool, "int": int, "float": float, "str": str, "list": list, "dict": dict}
@@ -161,11 +162,7 @@ def pipeline_function(
         by_name = {s.name: s for s in iface.steps}
         for s in iface.steps:
             step = pipeline.step(s.name)
-            kwargs = {a: values[p] for a, p in s.parameters.items()}
-            for a, v in s.inputs.items():
-                producer = step.input_sources[v]
-                kwargs[a] = tasks[producer].outputs[by_name[producer].output_of(v)]
-            task = components[s.name](**kwargs)
+            task = components[s.name](**_arguments(s, step, values, tasks, by_name))
             task.set_display_name(s.name)
             for dep in step.depends_on:  # prev: order-only edges (data edges are implied by the inputs)
                 if dep not in step.input_sources.values():
@@ -195,6 +192,17 @@ def pipeline_function(
     )
     body.__name__ = "pipeline"
     return body
+
+
+def _arguments(
+    s: StepInterface, step: Step, values: dict[str, Any], tasks: dict[str, Any], by_name: dict[str, StepInterface]
+) -> dict[str, Any]:
+    """A step's component arguments: pipeline inputs, and each input artifact from its producer's output."""
+    kwargs = {a: values[p] for a, p in s.parameters.items()}
+    for a, v in s.inputs.items():
+        producer = step.input_sources[v]
+        kwargs[a] = tasks[producer].outputs[by_name[producer].output_of(v)]
+    return kwargs
 
 
 def _compile(func: Any, name: str, display_name: str, description: str) -> str:

@@ -1,13 +1,13 @@
 """Step configuration compiled through the kfp SDK and kfp-kubernetes: Kale's step tags (limit:, label:, annotation:,
-secret:, cache:), the project's retries and timeouts, and Kale's notebook volumes. Base images are chosen by the
-compiler (``base_image``). Whatever cannot be compiled becomes a warning diagnostic on the cell that carries it; nothing
-is dropped silently.
+secret:, cache:) and the project's retries and timeouts (Kale's volumes are in ``volumes``, base images are chosen by
+the compiler). Whatever cannot be compiled becomes a warning diagnostic on the cell that carries it; nothing is dropped
+silently.
 
 Project settings (notebook metadata key ``kale_ext``, beside Kale's ``kubeflow_notebook``):
   ``retries`` (int >= 0), ``retry_backoff`` (duration such as "30s"), ``timeout`` (seconds, int > 0): every step;
   ``steps``: {STEP: {"retries", "retry_backoff", "timeout"}} overrides them for one step.
-Kale's ``volumes``: [{"type": "pvc" (an existing claim, ``name``) | "new_pvc" (created by the run: ``name``, ``size``,
-``size_type``, ``storage_class_name``, ``volume_access_mode`` rom|rwo|rwm, ``annotations``), "mount_point"}].
+The settings are read merged with Kale's (``kubeflow_notebook``), so a Kale notebook's ``timeout`` applies to every step
+(KFP v2 has no timeout for a whole run).
 
 Imports kfp lazily (inside the functions); never imports tornado or jupyter_server.
 """
@@ -19,7 +19,6 @@ from typing import Any
 
 from ...pipeline.model import Diagnostic, Step
 
-ACCESS_MODES = {"rom": "ReadOnlyMany", "rwo": "ReadWriteOnce", "rwm": "ReadWriteMany"}
 STEP_SETTINGS = ("retries", "retry_backoff", "timeout")
 _DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$")
 
@@ -134,83 +133,3 @@ class StepConfigurator:
                 self.out.append(
                     warn("kfp.setting", None, f"{where}: timeout {timeout!r} is not a number of seconds > 0")
                 )
-
-
-def volume_plan(settings: dict[str, Any], out: list[Diagnostic]) -> list[dict[str, Any]]:
-    """Kale's ``volumes`` setting, validated: [{"kind": "pvc"|"new_pvc", "name", "mount_point", ...}]."""
-    volumes = settings.get("volumes") or []
-    if not isinstance(volumes, list):
-        out.append(warn("kfp.volume", None, f"the notebook setting volumes must be a list, found {volumes!r}"))
-        return []
-    plan = []
-    for i, v in enumerate(volumes):
-        label = f"volume {i + 1} ({v.get('name', '?') if isinstance(v, dict) else v!r})"
-        if not isinstance(v, dict) or not v.get("name") or not str(v.get("mount_point", "")).startswith("/"):
-            out.append(warn("kfp.volume", None, f"{label}: needs a name and an absolute mount_point; not mounted"))
-            continue
-        kind = v.get("type")
-        if kind == "pvc":
-            plan.append({"kind": "pvc", "name": v["name"], "mount_point": v["mount_point"]})
-        elif kind == "new_pvc":
-            size = v.get("size")
-            mode = ACCESS_MODES.get(str(v.get("volume_access_mode") or settings.get("volume_access_mode") or "rwm"))
-            if not isinstance(size, int | str) or not str(size).strip() or mode is None:
-                out.append(
-                    warn(
-                        "kfp.volume",
-                        None,
-                        f"{label}: a new_pvc needs a size and an access mode in rom, rwo, rwm; not created",
-                    )
-                )
-                continue
-            annotations = v.get("annotations") or []
-            if isinstance(annotations, list):  # Kale's frontend writes [{"key", "value"}]
-                annotations = {a["key"]: a["value"] for a in annotations if isinstance(a, dict) and a.get("key")}
-            plan.append(
-                {
-                    "kind": "new_pvc",
-                    "name": v["name"],
-                    "mount_point": v["mount_point"],
-                    "size": f"{size}{v.get('size_type') or ''}",
-                    "access_modes": [mode],
-                    "storage_class_name": v.get("storage_class_name") or settings.get("storage_class_name"),
-                    "annotations": annotations if isinstance(annotations, dict) else {},
-                }
-            )
-        else:
-            out.append(
-                warn(
-                    "kfp.volume",
-                    None,
-                    f"{label}: volume type {kind!r} cannot be compiled to KFP (supported: "
-                    "pvc, an existing claim; new_pvc, a claim created by each run); not mounted",
-                )
-            )
-    return plan
-
-
-def create_volumes(plan: list[dict[str, Any]]) -> dict[str, Any]:
-    """Inside the pipeline function: one CreatePVC task per new_pvc volume (its claim is named after the run)."""
-    from kfp import kubernetes
-
-    created = {}
-    for v in plan:
-        if v["kind"] == "new_pvc":
-            optional = {"storage_class_name": v["storage_class_name"], "annotations": v["annotations"]}
-            task = kubernetes.CreatePVC(
-                pvc_name_suffix=f"-{v['name']}",
-                access_modes=v["access_modes"],
-                size=v["size"],
-                **{k: value for k, value in optional.items() if value},  # absent: the cluster's defaults
-            )
-            task.set_display_name(f"create-volume-{v['name']}")
-            created[v["name"]] = task
-    return created
-
-
-def mount_volumes(task: Any, plan: list[dict[str, Any]], created: dict[str, Any]) -> None:
-    from kfp import kubernetes
-
-    for v in plan:
-        claim = created[v["name"]].outputs["name"] if v["kind"] == "new_pvc" else v["name"]
-        kubernetes.mount_pvc(task, pvc_name=claim, mount_path=v["mount_point"])
