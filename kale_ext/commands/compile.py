@@ -1,7 +1,7 @@
 """`kale-ext compile NOTEBOOK [-o FILE] [--image IMAGE] [--json] [--requirements]`: the pipeline as KFP v2 IR YAML.
 
 Writes FILE (default: the notebook's name with .yaml, beside it; ``-o -`` prints the YAML). ``--json`` prints
-{"file", "pipeline", "steps", "parameters", "diagnostics"}; ``--requirements`` prints the pinned requirements the steps
+{"file", "pipeline", "steps", "parameters", "requirements", "diagnostics"}; ``--requirements`` prints the pinned requirements the steps
 install (one per line) and compiles nothing. Compile warnings (configuration that could not be compiled) go to stderr
 with their cell. Exit 0 on success, 2 for unusable input: a notebook with analysis errors, the kfp extra missing.
 """
@@ -30,10 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from ..analysis import analyze
+    from ..errors import InvalidRequestError
     from ..notebook import load_notebook
     from ..runners.kfp.compiler import compile_pipeline, refuse
     from ..runners.kfp.requirements import compute_requirements
 
+    if args.json and args.output == "-":
+        raise InvalidRequestError("-o - prints the YAML and --json prints a description of it; choose one")
     nb = load_notebook(args.notebook)
     pipeline = analyze(nb, name=os.path.basename(args.notebook).removesuffix(".ipynb"))
     if args.requirements:
@@ -48,8 +51,11 @@ def execute(args: argparse.Namespace) -> int:
     if target == "-":
         sys.stdout.write(result.yaml)
         return 0
-    with open(target, "w") as f:
-        f.write(result.yaml)
+    try:
+        with open(target, "w") as f:
+            f.write(result.yaml)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot write {target}: {exc.strerror or exc}; choose another -o FILE") from None
     if args.json:
         json.dump(result.to_json(os.path.abspath(target)), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

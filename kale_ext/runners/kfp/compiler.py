@@ -56,6 +56,7 @@ class CompileResult:
             "pipeline": {"name": self.name, "display_name": self.display_name, "description": self.description},
             "steps": list(self.steps),
             "parameters": self.parameters,
+            "requirements": list(self.requirements.pins),
             "diagnostics": [d.to_json() for d in self.diagnostics],
         }
 

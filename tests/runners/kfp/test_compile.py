@@ -27,6 +27,7 @@ def test_every_notebook_compiles_and_loads(tmp_path, src):
     assert code == 0, stderr
     info = json.loads(stdout)
     assert set(info) >= {"file", "pipeline", "steps", "parameters"} and info["file"] == str(out)
+    assert info["requirements"][0].startswith("kale-ext==")
     spec, _ = read_ir(out)
     tasks = spec["root"]["dag"]["tasks"]
     assert sorted(t["taskInfo"]["name"] for t in tasks.values()) == sorted(info["steps"])
@@ -114,6 +115,14 @@ def test_dash_o_dash_prints_the_yaml(tmp_path):
     code, stdout, _ = compile_file(nb, "-o", "-")
     assert code == 0 and "pipelineInfo:" in stdout and "schemaVersion:" in stdout
     assert not (tmp_path / "one.yaml").exists()
+    code, stdout, stderr = compile_file(nb, "-o", "-", "--json")
+    assert code == 2 and stdout == "" and "choose one" in stderr
+
+
+def test_unwritable_output_is_one_line_and_exit_2(tmp_path):
+    nb = write_notebook(tmp_path / "one.ipynb", (["step:only"], "x = 1\n"))
+    code, _, stderr = compile_file(nb, "-o", str(tmp_path / "missing" / "dir" / "p.yaml"))
+    assert code == 2 and "cannot write" in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_analysis_errors_refuse_to_compile(tmp_path):
