@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ...pipeline.model import Diagnostic, Pipeline
+from ...syntax import AST_LOCK
 
 SETTING = "requirements"
 SELF_DISTRIBUTION = "kale_ext"
@@ -47,7 +48,8 @@ def imported_modules(pipeline: Pipeline) -> dict[str, int | None]:
         if "import" not in source:
             continue
         try:
-            tree = ast.parse(transform(source))
+            with AST_LOCK:  # the server compiles on executor threads beside other parsers (see kale_ext.syntax)
+                tree = ast.parse(transform(source))
         except SyntaxError:  # reported by the analysis
             continue
         for node in ast.walk(tree):
