@@ -45,7 +45,7 @@ def run_step(
     try:
         job = {
             "parameters": {n: repr(tuple(v) if n in tuples else v) for n, v in parameters.items()},
-            "inputs": {n: read_entry(a.path) for n, a in inputs.items()},
+            "inputs": share_groups({n: read_entry(a.path) for n, a in inputs.items()}),
             "output_dir": os.path.join(work, "outputs"),
             "result": os.path.join(work, "result.json"),
         }
@@ -83,6 +83,18 @@ def read_entry(directory: str) -> dict[str, Any]:
         entry = json.load(f)
     entry["path"] = os.path.join(directory, entry["path"])
     return entry
+
+
+def share_groups(entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Names saved as one object graph (a shared-output group) arrive as copies of one file, one per artifact; pointing
+    them at one copy makes the step program load the graph once, so the objects they share stay shared."""
+    from ...marshal.registry import GROUP_SERIALIZER
+
+    first: dict[str, str] = {}
+    for entry in entries.values():
+        if entry["serializer"] == GROUP_SERIALIZER:
+            entry["path"] = first.setdefault(entry["hash"], entry["path"])
+    return entries
 
 
 def write_entry(artifact: Any, entry: dict[str, Any]) -> None:

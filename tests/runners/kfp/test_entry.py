@@ -84,3 +84,23 @@ def test_non_numeric_metrics_are_reported_not_logged(capsys):
     log_metrics(metrics, {"acc": 0.5, "ok": True, "name": "rf"})
     assert metrics.metadata == {"acc": 0.5, "ok": 1}
     assert "metric 'name' is not a number" in capsys.readouterr().err
+
+
+def test_names_sharing_objects_stay_shared_across_the_task_boundary(tmp_path):
+    producer = Step("make", [CellSource(0, "a = [1, 2]\nb = a\n")], outputs=["a", "b"], shared_outputs=[["a", "b"]])
+    consumer = Step(
+        "use",
+        [CellSource(1, "b.append(3)\nsame = a is b and a == [1, 2, 3]\n")],
+        depends_on=["make"],
+        inputs=["a", "b"],
+        input_sources={"a": "make", "b": "make"},
+    )
+    p = Pipeline("p", [producer, consumer], metrics=["same"])
+    p.metric_sources = {"same": "use"}
+    make, use = (s.to_json() for s in build_specs(p))
+    a, b = artifact(tmp_path / "a"), artifact(tmp_path / "b")
+    run_step(make, parameters={}, inputs={}, outputs={"a": a, "b": b})
+    assert a.metadata["serializer"] == "group" and a.metadata["hash"] == b.metadata["hash"]
+    metrics = FakeMetrics()
+    run_step(use, parameters={}, inputs={"a": a, "b": b}, outputs={}, metrics=metrics)
+    assert metrics.metadata == {"same": 1}
