@@ -119,7 +119,9 @@ def compile_pipeline(
     diagnostics = list(requirements.diagnostics)
     from .components import build_components
 
-    components = build_components(pipeline.name, iface, base_images(pipeline, image), requirements.pins)
+    workdir = pipeline.settings.get("abs_working_dir")  # Kale's: the notebook's folder on a mounted volume
+    workdir = workdir if isinstance(workdir, str) and workdir.startswith("/") else None
+    components = build_components(pipeline.name, iface, base_images(pipeline, image), requirements.pins, workdir)
     func = pipeline_function(pipeline, iface, components, tag_cells(nb, pipeline), diagnostics)
     name = kfp_name(pipeline.name)
     try:

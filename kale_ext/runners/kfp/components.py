@@ -26,7 +26,9 @@ from kfp.dsl import Dataset, Input, Metrics, Output
 ARTIFACT_TYPE = "Dataset"  # a variable's Python type is known only when the step runs; the artifact's metadata says it
 
 
-def function_source(step: StepInterface, annotations: dict[str, str], tuples: list[str]) -> str:
+def function_source(
+    step: StepInterface, annotations: dict[str, str], tuples: list[str], workdir: str | None = None
+) -> str:
     args = [f"{a}: Input[{ARTIFACT_TYPE}]" for a in step.inputs]
     args += [f"{a}: {annotations[p]}" for a, p in step.parameters.items()]
     args += [f"{a}: Output[{ARTIFACT_TYPE}]" for a in step.outputs]
@@ -43,6 +45,8 @@ def function_source(step: StepInterface, annotations: dict[str, str], tuples: li
     used_tuples = [p for p in step.parameters.values() if p in tuples]
     if used_tuples:
         call.append(f"tuples={tuple(used_tuples)!r}")
+    if workdir:
+        call.append(f"workdir={workdir!r}")
     return (
         f"def {step.func}({', '.join(args)}):\n"
         f'    """Step {step.name!r}: runs the kale-ext step program for it."""\n'
@@ -51,10 +55,10 @@ def function_source(step: StepInterface, annotations: dict[str, str], tuples: li
     )
 
 
-def module_source(pipeline_name: str, iface: PipelineInterface) -> str:
+def module_source(pipeline_name: str, iface: PipelineInterface, workdir: str | None = None) -> str:
     annotations = {p: a for p, (a, _) in iface.parameters.items()}
     parts = [MODULE_HEADER.format(name=pipeline_name)]
-    parts += [function_source(s, annotations, iface.tuples) for s in iface.steps]
+    parts += [function_source(s, annotations, iface.tuples, workdir) for s in iface.steps]
     return "\n\n".join(parts)
 
 
@@ -63,6 +67,7 @@ def build_components(
     iface: PipelineInterface,
     images: dict[str, str],
     packages: list[str] | None,
+    workdir: str | None = None,
 ) -> dict[str, Any]:
     """step name -> kfp PythonComponent. ``packages``: the pinned requirements; ``[]`` installs nothing (not even
     kfp: the image holds everything); ``None`` is not used (kfp's own default would install kfp unpinned)."""
@@ -75,7 +80,7 @@ def build_components(
     path = os.path.join(directory, f"{module_name}.py")
     try:
         with open(path, "w") as f:
-            f.write(module_source(pipeline_name, iface))
+            f.write(module_source(pipeline_name, iface, workdir))
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # inspect.getsource finds the file through the module

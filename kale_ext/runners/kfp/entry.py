@@ -35,9 +35,11 @@ def run_step(
     outputs: dict[str, Any],
     metrics: Any = None,
     tuples: tuple[str, ...] = (),
+    workdir: str | None = None,
 ) -> None:
     """``parameters``: variable -> value; ``inputs`` / ``outputs``: variable -> kfp Artifact; ``tuples``: parameters
-    whose notebook default is a tuple (KFP carries them as lists)."""
+    whose notebook default is a tuple (KFP carries them as lists); ``workdir``: the folder the step runs in, as the
+    local runner runs it in the notebook's folder (Kale's ``abs_working_dir`` setting, on a mounted volume)."""
     from ...steps.program import render_program
     from ...steps.spec import StepSpec
 
@@ -55,7 +57,11 @@ def run_step(
         with open(os.path.join(work, "job.json"), "w") as f:
             json.dump(job, f)
         sys.stdout.flush()
-        code = subprocess.run([sys.executable, program, "--job", os.path.join(work, "job.json")]).returncode
+        if workdir and not os.path.isdir(workdir):
+            print(f"kale-ext: the working folder {workdir} does not exist in this task; running in {os.getcwd()}")
+            workdir = None
+        argv = [sys.executable, program, "--job", os.path.join(work, "job.json")]
+        code = subprocess.run(argv, cwd=workdir).returncode
         result = _read_result(job["result"], code)
         if result.get("status") != "succeeded":
             error = result.get("error") or {}

@@ -26,7 +26,12 @@ VOLUMES = [
     {"type": "clone", "name": "rok-thing", "mount_point": "/rok"},
 ]
 SETTINGS = {
-    "kubeflow_notebook": {"pipeline_name": "cfg", "docker_image": "registry.local/nb:1", "volumes": VOLUMES},
+    "kubeflow_notebook": {
+        "pipeline_name": "cfg",
+        "docker_image": "registry.local/nb:1",
+        "volumes": VOLUMES,
+        "abs_working_dir": "/home/jovyan/project",
+    },
     "kale_ext": {"version": 1, "retries": 2, "retry_backoff": "30s", "timeout": 600, "steps": {"b": {"retries": 5}}},
 }
 A_TAGS = [
@@ -156,3 +161,9 @@ def test_invalid_retry_and_timeout_settings_are_reported(tmp_path):
     assert any("retries -1" in m for m in messages) and any("timeout 'soon'" in m for m in messages)
     spec, platform = read_ir(json.loads(stdout)["file"])
     assert "retryPolicy" not in spec["root"]["dag"]["tasks"]["a"] and not platform
+
+
+def test_kale_working_dir_is_where_every_step_runs(compiled):
+    for step in "abcd":
+        source = "\n".join(container(compiled[0], step)["command"])
+        assert "workdir='/home/jovyan/project'" in source

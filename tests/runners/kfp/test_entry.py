@@ -104,3 +104,17 @@ def test_names_sharing_objects_stay_shared_across_the_task_boundary(tmp_path):
     metrics = FakeMetrics()
     run_step(use, parameters={}, inputs={"a": a, "b": b}, outputs={}, metrics=metrics)
     assert metrics.metadata == {"same": 1}
+
+
+def test_the_step_runs_in_the_working_folder_when_it_exists(tmp_path, capsys):
+    step = Step("where", [CellSource(0, "import os\nhere = os.getcwd()\n")], outputs=["here"])
+    (spec,) = (s.to_json() for s in build_specs(Pipeline("p", [step])))
+    (tmp_path / "work").mkdir()
+    out = artifact(tmp_path / "out")
+    run_step(spec, parameters={}, inputs={}, outputs={"here": out}, workdir=str(tmp_path / "work"))
+    from kale_ext.marshal import ArtifactEntry, load_value
+    from kale_ext.runners.kfp.entry import read_entry
+
+    assert load_value(ArtifactEntry.from_json(read_entry(out.path))) == str(tmp_path / "work")
+    run_step(spec, parameters={}, inputs={}, outputs={"here": artifact(tmp_path / "o2")}, workdir="/no/such/dir")
+    assert "does not exist in this task" in capsys.readouterr().out
