@@ -42,6 +42,7 @@ def build_pipeline(nb: dict[str, Any], *, name: str | None = None) -> Pipeline:
         diagnostics=diagnostics,
         description=description if isinstance(description, str) else "",
         prelude=[CellSource(c.index, c.source) for c in lay.cells if c.role == "prelude"],
+        parameters_cells=[CellSource(c.index, c.source) for c in lay.cells if c.role == "parameters"],
         settings=settings,
         final_sources={n: _source_name(p, names) for n, p in sorted(flow.final_sources.items())},
         cells=list(lay.roles),

@@ -21,7 +21,8 @@ SPECIAL = (IMPORTS, FUNCTIONS, PARAMETERS, METRICS, SKIP)
 _STEP_NAME = re.compile(r"^[_a-zA-Z][-_a-zA-Z0-9]*$")
 _LIMIT = re.compile(r"^limit:([_a-z\-./]+):([_a-zA-Z0-9.]+)$")
 _KEY_VALUE = re.compile(r"^(label|annotation):([^:]+):(.+)$")
-_SECRET = re.compile(r"^secret:([-a-z0-9.]+):([-._a-zA-Z0-9]+):([_a-zA-Z][_a-zA-Z0-9]*)$")
+# Kale's secret:NAME:KEY:ENV_VAR (one key as an environment variable), or secret:NAME:/MOUNT/PATH (the secret as a volume).
+_SECRET = re.compile(r"^secret:([-a-z0-9.]+):(([-._a-zA-Z0-9]+):([_a-zA-Z][_a-zA-Z0-9]*)|/[^:]*)$")
 _CACHE = re.compile(r"^(cache|report):(enabled|disabled)$")
 
 
@@ -118,7 +119,7 @@ def _unknown_message(tag: str) -> str:
         "limit": "expected limit:RESOURCE:VALUE, e.g. limit:nvidia.com/gpu:1",
         "label": "expected label:KEY:VALUE",
         "annotation": "expected annotation:KEY:VALUE",
-        "secret": "expected secret:SECRET_NAME:KEY:ENV_VAR",
+        "secret": "expected secret:SECRET_NAME:KEY:ENV_VAR or secret:SECRET_NAME:/MOUNT/PATH",
         "cache": "expected cache:enabled or cache:disabled",
         "report": "expected report:enabled or report:disabled",
         "image": "expected image:IMAGE_REFERENCE",

@@ -124,6 +124,9 @@ class Pipeline:
     description: str = ""
     # Code shared by every step program: sources of the `imports` and `functions` cells, in notebook order.
     prelude: list[CellSource] = field(default_factory=list)
+    # The pipeline-parameters cells' source: the step program injects values instead of running it; the KFP compiler
+    # points its parameter diagnostics at their cell and line.
+    parameters_cells: list[CellSource] = field(default_factory=list)
     # Notebook-level settings (Kale's "kubeflow_notebook" key merged with the project's own, migrated).
     settings: dict[str, Any] = field(default_factory=dict)
     # Every variable bound at the end of a top-to-bottom run -> the step holding its final value ("" for the
