@@ -31,14 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def execute(args: argparse.Namespace) -> int:
     from ..analysis import analyze
     from ..errors import InvalidRequestError
-    from ..notebook import load_notebook
+    from ..notebook import load_notebook, pipeline_name_for
     from ..runners.kfp.compiler import compile_pipeline, refuse
     from ..runners.kfp.requirements import compute_requirements
 
     if args.json and args.output == "-":
         raise InvalidRequestError("-o - prints the YAML and --json prints a description of it; choose one")
     nb = load_notebook(args.notebook)
-    pipeline = analyze(nb, name=os.path.basename(args.notebook).removesuffix(".ipynb"))
+    pipeline = analyze(nb, name=pipeline_name_for(args.notebook))
     if args.requirements:
         requirements = compute_requirements(pipeline)
         refuse([d for d in requirements.diagnostics if d.severity == "error"], "the requirements setting is invalid")

@@ -48,10 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def load_pipeline(notebook: str):
     """The analyzed pipeline of a notebook file (KaleError when the file is not a usable notebook)."""
     from ..analysis import analyze
-    from ..notebook import load_notebook
+    from ..notebook import load_notebook, pipeline_name_for
 
-    nb = load_notebook(notebook)
-    return analyze(nb, name=os.path.basename(notebook).removesuffix(".ipynb"))
+    return analyze(load_notebook(notebook), name=pipeline_name_for(notebook))
 
 
 class Progress:
