@@ -14,6 +14,7 @@ import random
 import pytest
 
 from kale_ext.commands.run import load_pipeline
+from kale_ext.runners.base import RunOptions
 from kale_ext.runners.local import LocalRunner
 from kale_ext.runners.local.randomstate import decide
 from kale_ext.store import Store
@@ -116,3 +117,38 @@ def test_draws_are_told_from_seeding(draws):
         "numpy": False,  # numpy's state before the prelude unknown: taken as entropy
     }
     assert decide(startup, None, before, {"random": seeded["random"], "numpy": None}) == {"random": True}
+
+
+def test_the_probe_answer_is_kept_per_environment(tmp_path, monkeypatch):
+    """The fresh-interpreter probe runs once per environment: the next run takes its recorded answer (an earlier fresh
+    process answers as well as a new one); a start-up file that changes (a sitecustomize that now seeds) is a new
+    environment, probed again, and its seed survives the fork."""
+    from kale_ext.runners.local import launchers
+
+    (tmp_path / "nb").mkdir()
+    cells = [code_cell("import random", "imports"), code_cell("ra = random.random()", "step:a")]
+    cells += [code_cell("rb = random.random()", "step:b"), code_cell("print(ra)\nprint(rb)", "pipeline-metrics")]
+    path, _ = write_notebook(tmp_path / "nb" / "draws.ipynb", cells)
+    p = load_pipeline(path)
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(x for x in (str(site), os.environ.get("PYTHONPATH")) if x))
+    started = []
+    real = launchers.start_probe
+    monkeypatch.setattr(launchers, "start_probe", lambda *a: started.append(1) or real(*a))
+    store = Store(str(tmp_path / ".kale"))
+
+    def draws() -> dict:
+        runner = LocalRunner(store, launcher="fork")
+        run = runner.wait(runner.start(p, path, RunOptions(use_cache=False)), timeout=120)
+        assert run["status"] == "succeeded", json.dumps(run)[:2000]
+        return run["metrics"]
+
+    first, second = draws(), draws()
+    assert len(started) == 1, "the second run in the same environment reuses the probe's answer"
+    assert len(os.listdir(tmp_path / ".kale" / "probes")) == 1
+    assert first["ra"] != first["rb"] and second["ra"] != second["rb"], "unseeded: each step draws fresh entropy"
+    (site / "sitecustomize.py").write_text("import random\nrandom.seed(7)\n")
+    seeded = draws()
+    assert len(started) == 2, "a changed start-up file is a new environment: probed again"
+    assert seeded["ra"] == seeded["rb"] == random.Random(7).random()

@@ -246,7 +246,8 @@ class RunDriver(threading.Thread):
                     "parameters": self.literals,
                     "uses_shell": uses_shell(sources),
                 }
-                self.launcher = ZygoteLauncher(self.run_dir, self.cwd, plan, self.events)
+                probes = os.path.join(self.store.folder, "probes")
+                self.launcher = ZygoteLauncher(self.run_dir, self.cwd, plan, self.events, probe_dir=probes)
             else:
                 self.launcher = SubprocessLauncher(self.cwd, self.events)
         return self.launcher

@@ -61,6 +61,31 @@ def start_probe(cwd: str, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def probe_key(cwd: str, env: dict[str, str]) -> str:
+    """What decides a fresh interpreter's start-up random states: the interpreter, its environment and folder, and the
+    files site runs at start-up (.pth files, sitecustomize/usercustomize on any path it searches), by name, size and
+    modification time. Two processes with the same key start with the same states or both from entropy."""
+    import hashlib
+    import site
+
+    h = hashlib.sha256(repr((sys.executable, sys.version, os.path.realpath(cwd), sorted(env.items()))).encode())
+    folders = [*site.getsitepackages(), site.getusersitepackages(), cwd]
+    folders += [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    for folder in folders:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".pth") or name in ("sitecustomize.py", "usercustomize.py"):
+                try:
+                    st = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                h.update(repr((folder, name, st.st_size, st.st_mtime_ns)).encode())
+    return h.hexdigest()[:32]
+
+
 def read_probe(proc: subprocess.Popen, timeout: float = 60) -> randomstate.Digests | None:
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -71,11 +96,26 @@ def read_probe(proc: subprocess.Popen, timeout: float = 60) -> randomstate.Diges
         return None
 
 
+def _read_cached_probe(path: str | None) -> randomstate.Digests | None:
+    if path is None:
+        return None
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class ZygoteLauncher:
     """The zygote of one run, and beside it the probe of a fresh interpreter's random states (randomstate.py), whose
-    answer is passed on to the zygote."""
+    answer is passed on to the zygote. ``probe_dir`` keeps probe answers by ``probe_key``: an earlier fresh process of
+    the same key answers as well as a new one (equal states when start-up decides them, different ones when they come
+    from entropy), so only the first run in an environment pays for the probe's interpreter."""
 
-    def __init__(self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue) -> None:
+    def __init__(
+        self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue, probe_dir: str | None = None
+    ) -> None:
         self.events = events
         plan_path = os.path.join(run_dir, "zygote-plan.json")
         with open(plan_path, "w") as f:
@@ -93,11 +133,28 @@ class ZygoteLauncher:
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="kale-zygote-reader", daemon=True)
         self._reader.start()
-        probe = start_probe(cwd, env)
-        threading.Thread(target=self._pass_probe, args=(probe,), name="kale-zygote-probe", daemon=True).start()
+        cache = os.path.join(probe_dir, probe_key(cwd, env) + ".json") if probe_dir else None
+        known = _read_cached_probe(cache)
+        if known is not None:
+            self._send({"op": "probe", "digests": known})
+        else:
+            probe = start_probe(cwd, env)
+            threading.Thread(
+                target=self._pass_probe, args=(probe, cache), name="kale-zygote-probe", daemon=True
+            ).start()
 
-    def _pass_probe(self, probe: subprocess.Popen) -> None:
-        self._send({"op": "probe", "digests": read_probe(probe)})
+    def _pass_probe(self, probe: subprocess.Popen, cache: str | None) -> None:
+        digests = read_probe(probe)
+        if digests is not None and cache is not None:
+            try:
+                os.makedirs(os.path.dirname(cache), exist_ok=True)
+                tmp = f"{cache}.{os.getpid()}.{threading.get_ident()}.tmp"
+                with open(tmp, "w") as f:
+                    json.dump(digests, f)
+                os.replace(tmp, cache)
+            except OSError:
+                pass  # a cache that cannot be written only costs the next run another probe
+        self._send({"op": "probe", "digests": digests})
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
