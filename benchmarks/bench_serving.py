@@ -139,15 +139,17 @@ def run_server(label: str, args: list[str], base: str, seconds: int, tmp: Path) 
 
 
 def table(kserve: dict, ours: dict) -> None:
-    print("\nproto conns | KServe req/s   p50    p99  err | ours req/s   p50    p99  err | ratio req/s  target")
+    print("\n(latencies in ms; cpu = server CPU ms per request, steadier than req/s on a loaded machine)")
+    head = f"{'req/s':>7} {'p50':>7} {'p99':>8} {'err':>4} {'cpu':>5}"
+    print(f"proto conns | KServe {head} | ours {head} | ratio req/s  target")
     for key in (f"{p}/{c}" for p in BODIES for c in CONNECTIONS):
         k, o = kserve.get(key), ours.get(key)
         cols = []
         for r in (k, o):
             cols.append(
-                f"{r['rps']:10.0f} {r['p50_ms']:6.2f} {r['p99_ms']:6.2f} {r['errors']:4d}"
+                f"{r['rps']:7.0f} {r['p50_ms']:7.2f} {r['p99_ms']:8.2f} {r['errors']:4d} {r['cpu_ms_per_request']:5.2f}"
                 if r
-                else f"{'-':>10} {'-':>6} {'-':>6} {'-':>4}"
+                else f"{'-':>7} {'-':>7} {'-':>8} {'-':>4} {'-':>5}"
             )
         ratio, verdict = "-", ""
         if k and o:
@@ -162,7 +164,7 @@ def table(kserve: dict, ours: dict) -> None:
             if conns == 64 and o["errors"]:
                 verdict += f"; {o['errors']} errors"
         proto, conns = key.split("/")
-        print(f"{proto:5} {conns:>5} | {cols[0]} | {cols[1]} | {ratio:>11}  {verdict}")
+        print(f"{proto:5} {conns:>5} |       {cols[0]} |     {cols[1]} | {ratio:>11}  {verdict}")
 
 
 def main() -> None:
