@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ def deploy_to_kserve(
     there, otherwise create or patch it and wait up to ``timeout`` seconds for Ready.
 
     Returns {"name", "namespace", "action": "emitted"|"created"|"patched", "file": str|None, "ready": bool|None,
-    "url": str|None, "conditions": [...], "manifest": {...}}."""
+    "url": str|None, "conditions": [...], "manifest": {...}}, and "warnings": [str] when a canary percent is given
+    for a resource that did not exist yet."""
     manifest = build_inference_service(
         model_dir,
         name=name,
@@ -57,6 +59,11 @@ def deploy_to_kserve(
         return result
     api = _custom_objects(api_client)
     result["action"] = apply_inference_service(api, manifest)
+    if result["action"] == "created" and canary_percent is not None:
+        result["warnings"] = [
+            "canaryTrafficPercent applies from the second revision on: the new InferenceService's first revision "
+            "takes all traffic (KServe splits traffic in Serverless mode only)"
+        ]
     status = wait_ready(api, name, namespace, timeout=timeout, poll_interval=poll_interval)
     result.update(status, manifest=manifest)
     return result
@@ -85,7 +92,8 @@ def _custom_objects(api_client: Any) -> Any:
             config.load_incluster_config()
         except config.ConfigException:
             try:
-                config.load_kube_config()
+                # KUBECONFIG read now, not when kubernetes was imported (a long-lived Jupyter server may set it later)
+                config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
             except (config.ConfigException, OSError) as exc:
                 raise KServeError(f"no Kubernetes configuration (in-cluster or kubeconfig): {exc}") from None
         api_client = client.ApiClient()

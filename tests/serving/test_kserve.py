@@ -238,3 +238,27 @@ def test_timeout_reports_not_ready_and_a_wrong_token_is_a_clear_error(tmp_path):
                 timeout=1,
             )
         assert TOKEN not in str(err.value) and "wrong" not in str(err.value)
+
+
+def test_kubeconfig_is_read_when_no_client_is_given(tmp_path, monkeypatch):
+    pytest.importorskip("kubernetes")
+    import yaml
+
+    with FakeKube(TOKEN, [READY]) as kube:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": kube.url}}],
+            "users": [{"name": "u", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "c", "context": {"cluster": "fake", "user": "u", "namespace": "ns"}}],
+            "current-context": "c",
+        }
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        out = deploy_to_kserve(
+            model_dir(tmp_path), name="m", namespace="ns", storage_uri="s3://b/m", canary_percent=20, timeout=5
+        )
+    assert out["action"] == "created" and out["ready"] is True
+    assert "second revision" in out["warnings"][0]
+    assert all(r["authorized"] for r in kube.requests)
