@@ -19,6 +19,7 @@ Must not import tornado or jupyter_server itself (the server module it calls dec
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import json
 import os
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None, serve: Callable[..., Any] | None = None)
         print(f"kale-ext: {args.model_dir} is not a kale-ext model directory (no kale-model.json)", file=sys.stderr)
         return 2
     if serve is None:
-        from .server import serve  # part serve-http (contract 3)
+        serve = importlib.import_module("kale_ext.serving.server").serve  # part serve-http (contract 3)
     extra: dict[str, Any] = {}
     if args.transformer:
         if not args.predictor_host:
