@@ -7,10 +7,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then
-  step "installing Debian's chromium"
+# Debian packages: chromium for the browser tests, wrk for the serving benchmark and load test.
+APT=()
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then APT+=(chromium); fi
+if ! command -v wrk >/dev/null 2>&1; then APT+=(wrk); fi
+if [ "${#APT[@]}" -gt 0 ]; then
+  step "installing Debian's ${APT[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update && $SUDO apt-get install -y chromium
+  $SUDO apt-get update && $SUDO apt-get install -y "${APT[@]}"
 fi
 
 VENV="${KALE_VENV:-.venv}"

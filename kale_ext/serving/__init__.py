@@ -1,0 +1,1 @@
+"""Model serving: the InferenceService builder and client, KServe protocol compatibility."""
