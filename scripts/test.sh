@@ -37,7 +37,7 @@ jlpm install --immutable
 jlpm build
 
 step "installing kale_ext (editable) with its test extras (and the kfp extra)"
-python -m pip install -q --no-build-isolation -e '.[test,ui,kfp]'
+python -m pip install -q --no-build-isolation -e '.[test,ui,kfp,kserve]'
 jupyter labextension develop --overwrite . >/dev/null
 
 # torch's serializer is tested only where torch is installed. Take the CPU build when this machine holds it locally
