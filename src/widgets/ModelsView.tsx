@@ -215,41 +215,38 @@ function ModelCard(props: {
         <span className={`jp-Kale-badge jp-mod-${badgeOf(model.status)}`}>
           {model.status}
         </span>
-        <span className="jp-Kale-modelUrl" title={model.url}>
-          {model.url}
-        </span>
+      </div>
+      <div className="jp-Kale-modelUrl" title={model.url}>
+        {model.url}
       </div>
       <TrafficBar traffic={model.traffic} />
       <dl className="jp-Kale-modelStats" data-testid="kale-model-stats">
-        <dt>Rate</dt>
-        <dd data-testid="kale-model-rate">{formatRate(totals.ratePerS)}</dd>
-        <dt>p50</dt>
-        <dd data-testid="kale-model-p50">{formatLatency(totals.p50Ms)}</dd>
-        <dt>p99</dt>
-        <dd data-testid="kale-model-p99">{formatLatency(totals.p99Ms)}</dd>
-        <dt>Errors</dt>
-        <dd data-testid="kale-model-errors">
-          {totals.errors} of {totals.requests}
-        </dd>
+        <div>
+          <dt>Rate</dt>
+          <dd data-testid="kale-model-rate">{formatRate(totals.ratePerS)}</dd>
+        </div>
+        <div>
+          <dt>p50</dt>
+          <dd data-testid="kale-model-p50">{formatLatency(totals.p50Ms)}</dd>
+        </div>
+        <div>
+          <dt>p99</dt>
+          <dd data-testid="kale-model-p99">{formatLatency(totals.p99Ms)}</dd>
+        </div>
+        <div>
+          <dt>Errors</dt>
+          <dd data-testid="kale-model-errors">
+            {totals.errors} of {totals.requests}
+          </dd>
+        </div>
       </dl>
-      <table className="jp-Kale-versions" data-testid="kale-model-versions">
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Traffic</th>
-            <th>Source</th>
-            <th>Req/s</th>
-            <th>p50</th>
-            <th>p99</th>
-            <th>Errors</th>
-          </tr>
-        </thead>
-        <tbody>
-          {model.versions.map(v => (
-            <tr key={v.version} data-version={v.version}>
-              <td>v{v.version}</td>
-              <td data-testid="kale-version-traffic">{v.traffic}%</td>
-              <td
+      <ul className="jp-Kale-versions" data-testid="kale-model-versions">
+        {model.versions.map(v => (
+          <li key={v.version} data-version={v.version}>
+            <div className="jp-Kale-versionHead">
+              <strong>v{v.version}</strong>
+              <span data-testid="kale-version-traffic">{v.traffic}%</span>
+              <span
                 className="jp-Kale-versionSource"
                 title={
                   v.run_id
@@ -257,18 +254,21 @@ function ModelCard(props: {
                     : (v.model_dir ?? '')
                 }
               >
-                {v.run_id ? `${v.step}.${v.variable}` : 'directory'}
-              </td>
-              <td>{formatRate(v.metrics.rate_per_s).replace(' req/s', '')}</td>
-              <td>{formatLatency(v.metrics.p50_ms)}</td>
-              <td>{formatLatency(v.metrics.p99_ms)}</td>
-              <td>
-                {v.metrics.errors ?? 0}/{v.metrics.requests ?? 0}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+                {v.run_id ? `${v.step}.${v.variable}` : 'from a directory'}
+              </span>
+              {v.kind && <span className="jp-Kale-versionKind">{v.kind}</span>}
+            </div>
+            <div className="jp-Kale-versionFigures">
+              <span>{formatRate(v.metrics.rate_per_s)}</span>
+              <span>p50 {formatLatency(v.metrics.p50_ms)}</span>
+              <span>p99 {formatLatency(v.metrics.p99_ms)}</span>
+              <span>
+                {v.metrics.errors ?? 0}/{v.metrics.requests ?? 0} errors
+              </span>
+            </div>
+          </li>
+        ))}
+      </ul>
       <div className="jp-Kale-modelActions">
         <button
           className="jp-mod-styled jp-mod-accept"

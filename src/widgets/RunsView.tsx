@@ -335,7 +335,9 @@ function RunDetail(props: {
               >
                 {logStep === s.name ? 'Hide log' : 'Log'}
               </button>
-              {servable.some(m => m.step === s.name) && (
+            </div>
+            {servable.some(m => m.step === s.name) && (
+              <div className="jp-Kale-stepServe">
                 <button
                   className="jp-Kale-linkButton"
                   aria-expanded={serveStep === s.name}
@@ -345,9 +347,15 @@ function RunDetail(props: {
                   title="Serve a model this step bound on the local model server"
                 >
                   Serve…
-                </button>
-              )}
-            </div>
+                </button>{' '}
+                <span className="jp-Kale-hint">
+                  {servable
+                    .filter(m => m.step === s.name)
+                    .map(m => `${m.variable} (${m.kind})`)
+                    .join(', ')}
+                </span>
+              </div>
+            )}
             {serveStep === s.name && (
               <ServeForm
                 notebookPath={props.path}
