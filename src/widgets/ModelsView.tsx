@@ -7,19 +7,8 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
-import {
-  changeRollout,
-  listModels,
-  listRuns,
-  listServable,
-  stopModel
-} from '../api/client';
-import {
-  IModelsView,
-  IRunSummary,
-  IServable,
-  IServedModel
-} from '../api/types';
+import { changeRollout, listModels, stopModel } from '../api/client';
+import { IModelsView, IServedModel } from '../api/types';
 import { PipelineController } from '../controller';
 import {
   curlCommand,
@@ -33,7 +22,7 @@ import {
 } from '../model/models';
 import { ServerStatus, checkServer } from '../version';
 import { usePoll, useSignals } from './hooks';
-import { ServeForm } from './ServeForm';
+import { DeployFromRun } from './ServeForm';
 
 const RECENT_LINES = 8;
 
@@ -407,105 +396,6 @@ function copyWithSelection(text: string): void {
   area.select();
   document.execCommand('copy');
   area.remove();
-}
-
-/** "Deploy a model…": pick a succeeded run of the notebook and one of the models it bound. */
-function DeployFromRun(props: {
-  path: string;
-  onServed: () => void;
-}): JSX.Element {
-  const [open, setOpen] = useState(false);
-  const [runs, setRuns] = useState<IRunSummary[] | null>(null);
-  const [runId, setRunId] = useState<string>('');
-  const [servable, setServable] = useState<IServable[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    if (!open) {
-      return;
-    }
-    listRuns(props.path)
-      .then(all => {
-        const done = all.filter(r => r.status === 'succeeded');
-        setRuns(done);
-        setRunId(done[0]?.run_id ?? '');
-      })
-      .catch(e => setError(String((e as Error).message ?? e)));
-  }, [open, props.path]);
-  useEffect(() => {
-    setServable(null);
-    if (!runId) {
-      return;
-    }
-    listServable(runId, props.path)
-      .then(list => setServable(list.models))
-      .catch(e => setError(String((e as Error).message ?? e)));
-  }, [runId, props.path]);
-  if (!open) {
-    return (
-      <button
-        className="jp-mod-styled jp-mod-accept jp-Kale-deployModel"
-        onClick={() => setOpen(true)}
-      >
-        Deploy a model…
-      </button>
-    );
-  }
-  return (
-    <section
-      className="jp-Kale-section"
-      aria-label="Deploy a model"
-      data-testid="kale-deploy-model"
-    >
-      <h3>Deploy a model</h3>
-      {error && (
-        <p className="jp-Kale-status jp-mod-error" role="alert">
-          {error}
-        </p>
-      )}
-      {runs !== null && runs.length === 0 && (
-        <p className="jp-Kale-empty">
-          No succeeded run of this notebook yet: run the pipeline first.
-        </p>
-      )}
-      {runs !== null && runs.length > 0 && (
-        <label className="jp-Kale-serveRun">
-          <span>Run</span>
-          <select
-            className="jp-mod-styled"
-            value={runId}
-            onChange={ev => setRunId(ev.target.value)}
-          >
-            {runs.map(r => (
-              <option key={r.run_id} value={r.run_id}>
-                {r.run_id}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
-      {servable !== null && servable.length === 0 && (
-        <p className="jp-Kale-empty">This run bound no model.</p>
-      )}
-      {servable !== null && servable.length > 0 && (
-        <ServeForm
-          key={runId}
-          notebookPath={props.path}
-          runId={runId}
-          servable={servable}
-          onServed={() => {
-            setOpen(false);
-            props.onServed();
-          }}
-          onCancel={() => setOpen(false)}
-        />
-      )}
-      {(runs === null || runs.length === 0 || servable?.length === 0) && (
-        <button className="jp-mod-styled" onClick={() => setOpen(false)}>
-          Close
-        </button>
-      )}
-    </section>
-  );
 }
 
 /** The Lumino widget of the panel in JupyterLab's left area; the view polls only while it is visible. */

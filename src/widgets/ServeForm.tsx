@@ -1,11 +1,12 @@
 /**
  * The "Serve…" form: serve a model a finished run bound (model variable, name, canary percent) through POST
- * /kale/v1/models. Shown under a run's step in the runs view and in the Models panel's deploy section.
+ * /kale/v1/models. Shown under a run's step in the runs view and, with a run picker (DeployFromRun), in the Models
+ * panel.
  */
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 
-import { deployModel } from '../api/client';
-import { IDeployResult, IServable } from '../api/types';
+import { deployModel, listRuns, listServable } from '../api/client';
+import { IDeployResult, IRunSummary, IServable } from '../api/types';
 import {
   MODEL_NAME_RE,
   checkServeInput,
@@ -124,5 +125,104 @@ export function ServeForm(props: {
         )}
       </div>
     </form>
+  );
+}
+
+/** "Deploy a model…": pick a succeeded run of the notebook and one of the models it bound. */
+export function DeployFromRun(props: {
+  path: string;
+  onServed: () => void;
+}): JSX.Element {
+  const [open, setOpen] = useState(false);
+  const [runs, setRuns] = useState<IRunSummary[] | null>(null);
+  const [runId, setRunId] = useState<string>('');
+  const [servable, setServable] = useState<IServable[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!open) {
+      return;
+    }
+    listRuns(props.path)
+      .then(all => {
+        const done = all.filter(r => r.status === 'succeeded');
+        setRuns(done);
+        setRunId(done[0]?.run_id ?? '');
+      })
+      .catch(e => setError(String((e as Error).message ?? e)));
+  }, [open, props.path]);
+  useEffect(() => {
+    setServable(null);
+    if (!runId) {
+      return;
+    }
+    listServable(runId, props.path)
+      .then(list => setServable(list.models))
+      .catch(e => setError(String((e as Error).message ?? e)));
+  }, [runId, props.path]);
+  if (!open) {
+    return (
+      <button
+        className="jp-mod-styled jp-mod-accept jp-Kale-deployModel"
+        onClick={() => setOpen(true)}
+      >
+        Deploy a model…
+      </button>
+    );
+  }
+  return (
+    <section
+      className="jp-Kale-section"
+      aria-label="Deploy a model"
+      data-testid="kale-deploy-model"
+    >
+      <h3>Deploy a model</h3>
+      {error && (
+        <p className="jp-Kale-status jp-mod-error" role="alert">
+          {error}
+        </p>
+      )}
+      {runs !== null && runs.length === 0 && (
+        <p className="jp-Kale-empty">
+          No succeeded run of this notebook yet: run the pipeline first.
+        </p>
+      )}
+      {runs !== null && runs.length > 0 && (
+        <label className="jp-Kale-serveRun">
+          <span>Run</span>
+          <select
+            className="jp-mod-styled"
+            value={runId}
+            onChange={ev => setRunId(ev.target.value)}
+          >
+            {runs.map(r => (
+              <option key={r.run_id} value={r.run_id}>
+                {r.run_id}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {servable !== null && servable.length === 0 && (
+        <p className="jp-Kale-empty">This run bound no model.</p>
+      )}
+      {servable !== null && servable.length > 0 && (
+        <ServeForm
+          key={runId}
+          notebookPath={props.path}
+          runId={runId}
+          servable={servable}
+          onServed={() => {
+            setOpen(false);
+            props.onServed();
+          }}
+          onCancel={() => setOpen(false)}
+        />
+      )}
+      {(runs === null || runs.length === 0 || servable?.length === 0) && (
+        <button className="jp-mod-styled" onClick={() => setOpen(false)}>
+          Close
+        </button>
+      )}
+    </section>
   );
 }
