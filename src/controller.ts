@@ -16,6 +16,9 @@ import { DagPanel } from './widgets/DagPanel';
 /** The user's settings with every default filled in (the type is generated from schema/plugin.json). */
 export type IKaleSettings = Required<KaleSettings>;
 
+/** The id of the Models panel in the left sidebar. */
+export const MODELS_PANEL_ID = 'kale-ext-models';
+
 export const DEFAULT_SETTINGS: IKaleSettings = {
   analysisDelay: 250,
   maxParallel: null,
@@ -45,6 +48,20 @@ export class PipelineController {
 
   get settingsChanged(): ISignal<this, void> {
     return this._settingsChanged;
+  }
+
+  /** Emitted when a model was deployed, promoted, rolled back or stopped from the sidebar: the Models panel reloads. */
+  get modelsChanged(): ISignal<this, void> {
+    return this._modelsChanged;
+  }
+
+  notifyModelsChanged(): void {
+    this._modelsChanged.emit();
+  }
+
+  /** Bring the Models panel to the front of the left sidebar. */
+  showModels(): void {
+    this.app.shell.activateById(MODELS_PANEL_ID);
   }
 
   /** The pipeline of the notebook the user works on, if any. */
@@ -139,6 +156,7 @@ export class PipelineController {
   private _dags = new Map<NotebookPipeline, DagPanel>();
   private _currentChanged = new Signal<this, void>(this);
   private _settingsChanged = new Signal<this, void>(this);
+  private _modelsChanged = new Signal<this, void>(this);
 }
 
 function stripNullish<T extends object>(obj: T): Partial<T> {

@@ -5,14 +5,15 @@ import {
 } from '@jupyterlab/application';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { runIcon } from '@jupyterlab/ui-components';
+import { launchIcon, runIcon } from '@jupyterlab/ui-components';
 
-import { PipelineController } from './controller';
+import { MODELS_PANEL_ID, PipelineController } from './controller';
+import { ModelsPanel } from './widgets/ModelsView';
 import { PipelinePanel } from './widgets/PipelinePanel';
 
 const PLUGIN_ID = 'kale_ext:plugin';
 
-/** The kale-ext sidebar: tag cells as pipeline steps, see the DAG, deploy and review runs. */
+/** The kale-ext sidebar: tag cells as pipeline steps, see the DAG, deploy and review runs; serve their models. */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
@@ -32,8 +33,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = runIcon;
     panel.title.caption = 'Pipeline';
     app.shell.add(panel, 'left', { rank: 900 });
+    const models = new ModelsPanel(controller);
+    models.id = MODELS_PANEL_ID;
+    models.title.icon = launchIcon;
+    models.title.caption = 'Models';
+    app.shell.add(models, 'left', { rank: 901 });
     if (restorer) {
       restorer.add(panel, 'kale-ext-panel');
+      restorer.add(models, MODELS_PANEL_ID);
     }
     if (settingRegistry) {
       settingRegistry

@@ -7,6 +7,7 @@ Screenshots are written to ui-tests/artifacts/ (override with KALE_UI_ARTIFACTS)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -72,9 +73,13 @@ def lab_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def jupyter_lab(lab_root):
-    """A JupyterLab server with authentication on (a random token), private settings and workspaces."""
+@contextlib.contextmanager
+def running_lab(
+    root: Path, extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None, name: str = "server"
+):
+    """A JupyterLab server with authentication on (a random token), private settings and workspaces, serving
+    ``root``; ``extra_args`` are added to its command line (e.g. ``--config=FILE``), ``extra_env`` to its environment;
+    with KALE_UI_KEEP_LOG set its log is kept as artifacts/NAME.log. Yields {"base", "token", "root", "log"}."""
     state = Path(tempfile.mkdtemp(prefix="kale-ui-state-"))
     settings = state / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
@@ -85,14 +90,16 @@ def jupyter_lab(lab_root):
     log = open(state / "server.log", "wb")
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={lab_root}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={state / 'settings'}", f"--LabApp.workspaces_dir={state / 'workspaces'}",
+        *extra_args,
     ]  # fmt: skip
     env = dict(os.environ)
     env.pop("KALE_EXT_HOME", None)  # runs are stored in .kale/ beside the test notebooks
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=lab_root, env=env)
+    env.update(extra_env or {})
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -107,13 +114,22 @@ def jupyter_lab(lab_root):
             log.close()
             pytest.fail("JupyterLab did not start:\n" + (state / "server.log").read_text()[-3000:])
         time.sleep(0.3)
-    yield {"base": base, "token": token, "root": lab_root, "log": state / "server.log"}
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    if os.environ.get("KALE_UI_KEEP_LOG"):
-        shutil.copy(state / "server.log", ARTIFACTS / "server.log")
-    shutil.rmtree(state, ignore_errors=True)
+        yield {"base": base, "token": token, "root": root, "log": state / "server.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        if os.environ.get("KALE_UI_KEEP_LOG"):
+            shutil.copy(state / "server.log", ARTIFACTS / f"{name}.log")
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(lab_root):
+    """The JupyterLab server most browser tests share."""
+    with running_lab(lab_root) as lab:
+        yield lab

@@ -11,6 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 SIDEBAR_TAB = '.jp-SideBar.jp-mod-left li[data-id="kale-ext-panel"]'
+MODELS_TAB = '.jp-SideBar.jp-mod-left li[data-id="kale-ext-models"]'
 
 
 def code_cell(source: str, tags: list[str] | None = None) -> dict:
@@ -267,6 +268,81 @@ class KalePage:
         return self.notebook.evaluate(
             "nb => Array.from(nb.querySelectorAll('.jp-Cell')).findIndex(c => c.classList.contains('jp-mod-active'))"
         )
+
+    # --- serving: Serve… in a run, the Models panel ------------------------------------------------------------------
+    def serve_from_step(self, step: str, name: str, variable: str | None = None, canary: int | None = None) -> Locator:
+        """Serve a model step `step` of the open run bound; returns the "Serving …" message."""
+        row = self.run_step(step)
+        row.get_by_role("button", name="Serve…").click()
+        self._fill_serve_form(row.get_by_test_id("kale-serve-form"), name, variable, canary)
+        served = self.run_detail.get_by_test_id("kale-served")
+        expect(served).to_be_visible(timeout=30_000)
+        return served
+
+    def _fill_serve_form(self, form: Locator, name: str, variable: str | None, canary: int | None) -> None:
+        if variable is not None:
+            form.get_by_label("Model variable").select_option(variable)
+        form.get_by_label("Name").fill(name)
+        form.get_by_label("Canary percent").fill("" if canary is None else str(canary))
+        form.get_by_role("button", name="Serve", exact=True).click()
+
+    @property
+    def models_panel(self) -> Locator:
+        return self.page.locator("#kale-ext-models")
+
+    def open_models(self) -> Locator:
+        tab = self.page.locator(MODELS_TAB)
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        expect(self.models_panel.get_by_test_id("kale-models")).to_be_visible(timeout=30_000)
+        return self.models_panel
+
+    def open_pipeline(self) -> None:
+        tab = self.page.locator(SIDEBAR_TAB)
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        expect(self.panel).to_be_visible()
+
+    def deploy_from_models_panel(self, name: str, variable: str, canary: int | None = None) -> None:
+        """Deploy from the Models panel's "Deploy a model…" form (the newest succeeded run of the notebook)."""
+        self.models_panel.get_by_role("button", name="Deploy a model…").click()
+        form = self.models_panel.get_by_test_id("kale-deploy-model").get_by_test_id("kale-serve-form")
+        expect(form).to_be_visible(timeout=30_000)
+        self._fill_serve_form(form, name, variable, canary)
+        expect(form).to_have_count(0, timeout=30_000)
+
+    def model_card(self, name: str) -> Locator:
+        return self.models_panel.locator(f'[data-testid="kale-model"][data-model="{name}"]')
+
+    def traffic(self, name: str) -> dict[str, float]:
+        """The traffic bar of a served model: {version: percent} as drawn."""
+        return (
+            self.model_card(name)
+            .get_by_test_id("kale-traffic-bar")
+            .evaluate(
+                """bar => Object.fromEntries(Array.from(bar.querySelectorAll('[data-version]'))
+                 .map(s => [s.dataset.version, Number(s.dataset.percent)]))"""
+            )
+        )
+
+    def expect_traffic(self, name: str, traffic: dict[str, float]) -> None:
+        bar = self.model_card(name).get_by_test_id("kale-traffic-bar")
+        label = ", ".join(f"v{v} {p}%" for v, p in sorted(traffic.items(), key=lambda kv: int(kv[0])))
+        expect(bar).to_have_attribute("aria-label", f"Traffic: {label}", timeout=30_000)
+
+    def model_stat(self, name: str, stat: str) -> Locator:
+        """One figure of a served model: "rate", "p50", "p99" or "errors"."""
+        return self.model_card(name).get_by_test_id(f"kale-model-{stat}")
+
+    def version_row(self, name: str, version: str) -> Locator:
+        return self.model_card(name).get_by_test_id("kale-model-versions").locator(f'li[data-version="{version}"]')
+
+    def model_action(self, name: str, action: str) -> None:
+        """Click Promote, Rollback or Stop on a served model."""
+        self.model_card(name).get_by_role("button", name=action, exact=True).click()
+
+    def curl(self, name: str) -> str:
+        return self.model_card(name).get_by_test_id("kale-model-curl").inner_text()
 
     def set_theme(self, name: str) -> None:
         """Switch JupyterLab's theme through the Settings menu (e.g. "JupyterLab Dark")."""

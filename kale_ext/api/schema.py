@@ -20,6 +20,7 @@ import msgspec
 from . import API_VERSION
 from .analysis import Analysis, AnalyzeRequest, CellRole, Diagnostic, Step, StepConfig
 from .info import ErrorBody, ServerInfo
+from .models import DeployModelRequest, DeployResult, ModelsView, ModelVersion, ServableList, ServedModel
 from .runs import LogChunk, Run, RunList, RunStep, RunSummary, StartRunRequest, StepError
 
 # Every model a client sends or receives (the models they reference are exported with them).
@@ -39,6 +40,12 @@ MODELS: tuple[type, ...] = (
     StepError,
     RunList,
     LogChunk,
+    DeployModelRequest,
+    DeployResult,
+    ServableList,
+    ModelsView,
+    ServedModel,
+    ModelVersion,
 )
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("api.schema.json")

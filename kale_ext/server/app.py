@@ -1,9 +1,11 @@
 """The jupyter_server ExtensionApp of kale_ext: the whole route table and the admin settings (traitlets).
 
-Every route lives under ``/kale/v1/``. Managers (the runner) are built here at start-up and handed to handlers through
+Every route lives under ``/kale/v1/``. Managers (the runner, the serving managers' factory) are built here at start-up and handed to handlers through
 ``self.settings``; there are no global singletons. The runner class is an admin setting, so later backends
 (Kubeflow Pipelines) plug in by configuration: ``c.KaleExtApp.runner_class = "..."``. Backends are Configurables built
 with the app's config (``c.LocalRunner.max_processes = 4``), and the capabilities GET info reports come from them.
+The serving manager class is an admin setting too (``c.KaleExtApp.serving_manager_class``); when it cannot be imported
+the server still starts, without the "models" capability, and /kale/v1/models answers 503 saying why.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import asyncio
 from typing import Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Type
+from traitlets import DottedObjectName, Integer, Type, Unicode
+from traitlets.utils.importstring import import_item
 
 from .. import __version__
 from ..runners.base import Runner
 from .handlers import AnalyzeHandler, InfoHandler
+from .models import models_routes
 from .runs import RUNNER_SETTING, runs_routes
+from .serving import SERVING_SETTING, ServingManagers
 
 API_PREFIX = "kale/v1"
 
@@ -27,6 +32,7 @@ def _routes() -> list[tuple[str, type]]:
         (rf"/{API_PREFIX}/info", InfoHandler),
         (rf"/{API_PREFIX}/analyze", AnalyzeHandler),
         *runs_routes(API_PREFIX),
+        *models_routes(API_PREFIX),
     ]
 
 
@@ -41,17 +47,44 @@ class KaleExtApp(ExtensionApp):
         help="The runner behind the deploy button and /kale/v1/runs (default: the embedded local runner).",
     )
 
+    # A dotted name, imported at start-up (not a Type trait, which imports its default when the app is built): a
+    # server whose serving manager cannot be imported still serves everything else.
+    serving_manager_class = DottedObjectName(
+        "kale_ext.serving.manager.ServingManager",
+        config=True,
+        help="The serving manager behind /kale/v1/models and the Models panel, as a dotted name: built per run store "
+        "as CLASS(store, host=..., port=...) (default: the local model server's manager).",
+    )
+    serving_host = Unicode(
+        "127.0.0.1",
+        config=True,
+        help="The address the local model server binds when the Models panel starts it (loopback by default: the "
+        "inference endpoints are plain HTTP, as KServe's are).",
+    )
+    serving_port = Integer(8080, config=True, help="The port of the local model server the Models panel starts.")
+
     def initialize_settings(self) -> None:
         # Backends are Configurables: built with the app's config (the Type trait checked the class is a Runner).
         runner: Runner = cast("type[Any]", self.runner_class)(parent=self, log=self.log)
+        serving = self._serving_managers(runner)
+        capabilities = ["analyze", *runner.capabilities(), *(["models"] if serving else [])]
         self.settings.update(
             {
                 "kale_ext_version": __version__,
                 RUNNER_SETTING: runner,
-                "kale_ext_capabilities": ["analyze", *runner.capabilities()],
+                SERVING_SETTING: serving,
+                "kale_ext_capabilities": capabilities,
             }
         )
         self.log.info("kale_ext %s loaded: REST API under /%s/", __version__, API_PREFIX)
+
+    def _serving_managers(self, runner: Runner) -> ServingManagers | None:
+        try:
+            manager_class = import_item(self.serving_manager_class)
+        except (ImportError, AttributeError, ValueError) as exc:
+            self.log.warning("kale_ext: model serving is off: cannot load the serving manager class (%s).", exc)
+            return None
+        return ServingManagers(manager_class, runner, host=self.serving_host, port=self.serving_port)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(_routes())

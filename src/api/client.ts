@@ -4,7 +4,11 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   IAnalysis,
   IApiErrorBody,
+  IDeployModelRequest,
+  IDeployResult,
   ILogChunk,
+  IModelsView,
+  IServableList,
   IRun,
   IRunList,
   IRunSummary,
@@ -122,4 +126,57 @@ export function readStepLog(
   return requestAPI<ILogChunk>(
     `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/log?offset=${offset}`
   );
+}
+
+function notebookQuery(notebookPath: string): string {
+  return `notebook=${encodeURIComponent(notebookPath)}`;
+}
+
+/** GET /kale/v1/models?notebook=PATH: the model server of the notebook's store and every model it serves. */
+export function listModels(notebookPath: string): Promise<IModelsView> {
+  return requestAPI<IModelsView>(`models?${notebookQuery(notebookPath)}`);
+}
+
+/** GET /kale/v1/runs/RUN_ID/models: the models a finished run can serve. */
+export function listServable(
+  runId: string,
+  notebookPath: string
+): Promise<IServableList> {
+  return requestAPI<IServableList>(
+    `runs/${encodeURIComponent(runId)}/models?${notebookQuery(notebookPath)}`
+  );
+}
+
+/** POST /kale/v1/models: serve a run's model (a canary percent keeps the current version for the rest). */
+export function deployModel(
+  request: IDeployModelRequest
+): Promise<IDeployResult> {
+  return requestAPI<IDeployResult>('models', {
+    method: 'POST',
+    body: JSON.stringify(request)
+  });
+}
+
+/** POST /kale/v1/models/NAME/promote or /rollback */
+export function changeRollout(
+  name: string,
+  action: 'promote' | 'rollback',
+  notebookPath: string
+): Promise<IDeployResult> {
+  return requestAPI<IDeployResult>(
+    `models/${encodeURIComponent(name)}/${action}?${notebookQuery(notebookPath)}`,
+    { method: 'POST' }
+  );
+}
+
+/** DELETE /kale/v1/models/NAME (one model), or DELETE /kale/v1/models (name null: the server and every model). */
+export async function stopModel(
+  name: string | null,
+  notebookPath: string
+): Promise<void> {
+  const target =
+    name === null ? 'models' : `models/${encodeURIComponent(name)}`;
+  await requestAPI<null>(`${target}?${notebookQuery(notebookPath)}`, {
+    method: 'DELETE'
+  });
 }

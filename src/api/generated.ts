@@ -22,7 +22,13 @@ export type ApiBody =
   | RunStep
   | StepError
   | RunList
-  | LogChunk;
+  | LogChunk
+  | DeployModelRequest
+  | DeployResult
+  | ServableList
+  | ModelsView
+  | ServedModel
+  | ModelVersion;
 
 /**
  * GET /kale/v1/info: what the frontend checks before talking to the server.
@@ -287,6 +293,124 @@ export interface LogChunk {
     | 'running'
     | 'skipped'
     | 'succeeded';
+}
+/**
+ * POST /kale/v1/models: serve the model that step variable `variable` of run `run_id` bound. `notebook`
+ * (relative to the server root) names the store the run is in. `name` null: the manager's default (from the
+ * variable). Under a name already served, `canary_percent` routes that share of requests to the new version and
+ * keeps the current one for the rest (KServe's `canaryTrafficPercent`); null: the new version takes all traffic.
+ */
+export interface DeployModelRequest {
+  notebook: string;
+  run_id: string;
+  variable: string;
+  name?: string | null;
+  canary_percent?: number | null;
+}
+/**
+ * The answer of deploy, promote and rollback: the model's name, the version just deployed (or now serving), the
+ * model's URL on the model server, and the traffic split by version (percent, summing to 100).
+ */
+export interface DeployResult {
+  name: string;
+  version: string;
+  url: string;
+  traffic: {
+    [k: string]: number;
+  };
+}
+/**
+ * GET /kale/v1/runs/RUN_ID/models: what the run can serve (empty when it bound no model).
+ */
+export interface ServableList {
+  run_id: string;
+  models: Servable[];
+}
+/**
+ * A model a run can serve: the value `variable` step `step` bound, of `type` (its qualified class name),
+ * served as `kind` (sklearn, xgboost, lightgbm, pytorch, pyfunc); `hash` is the artifact's content hash.
+ */
+export interface Servable {
+  step: string;
+  variable: string;
+  kind: string;
+  type: string;
+  hash: string;
+}
+/**
+ * GET /kale/v1/models?notebook=PATH: the model server of the notebook's store (null when none was started), every
+ * model it serves, and the latest request log lines (oldest first, as the server wrote them:
+ * `TIME MODEL VERSION PROTOCOL METHOD PATH STATUS LATENCY_MS`).
+ */
+export interface ModelsView {
+  server: ModelServer | null;
+  models: ServedModel[];
+  recent_requests: string[];
+}
+/**
+ * The workspace's local model server (its server.json), and whether its process is alive.
+ */
+export interface ModelServer {
+  pid: number | null;
+  host: string | null;
+  port: number | null;
+  url: string | null;
+  started: number | null;
+  alive: boolean;
+}
+/**
+ * A model the local model server serves under `name` at `url`; `status` as the manager reports it
+ * ("ready", "loading", "failed", ...); `traffic` by version, percent.
+ */
+export interface ServedModel {
+  name: string;
+  url: string;
+  status: string;
+  versions: ModelVersion[];
+  traffic: {
+    [k: string]: number;
+  };
+}
+/**
+ * A version of a served model, its lineage (run, step, variable, content hash; null for a model served from a
+ * directory), its share of the traffic (percent), its figures, and the tensors from its model directory's
+ * kale-model.json (empty when that file cannot be read).
+ */
+export interface ModelVersion {
+  version: string;
+  traffic: number;
+  kind: string | null;
+  run_id: string | null;
+  step: string | null;
+  variable: string | null;
+  hash: string | null;
+  model_dir: string | null;
+  created: number | null;
+  metrics: VersionMetrics;
+  inputs?: TensorSpec[];
+  outputs?: TensorSpec[];
+  feature_names?: string[] | null;
+  transformer?: boolean;
+  explainer?: string | null;
+}
+/**
+ * One version's figures from the model server's /metrics: requests and errors (code >= 400) since the server
+ * started, requests per second lately, latency percentiles (null before any request).
+ */
+export interface VersionMetrics {
+  requests?: number;
+  errors?: number;
+  rate_per_s?: number;
+  p50_ms?: number | null;
+  p99_ms?: number | null;
+}
+/**
+ * An input or output tensor of a model (V2 metadata): `shape` -1 for a variable dimension.
+ */
+export interface TensorSpec {
+  name: string;
+  datatype: string;
+  shape: number[];
 }
 
 /** The REST API version this frontend speaks (kale_ext.api.API_VERSION). */

@@ -6,9 +6,19 @@
 import type {
   Analysis,
   CellRole,
+  DeployModelRequest,
+  DeployResult,
   Diagnostic,
   ErrorBody,
   LogChunk,
+  ModelServer,
+  ModelsView,
+  ModelVersion,
+  Servable,
+  ServableList,
+  ServedModel,
+  TensorSpec,
+  VersionMetrics,
   Run,
   RunList,
   RunStep,
@@ -45,6 +55,21 @@ export type IRunStep = RunStep;
 export type IStepError = StepError;
 /** GET /kale/v1/runs/RUN_ID/steps/STEP/log */
 export type ILogChunk = LogChunk;
+
+/** POST /kale/v1/models */
+export type IDeployModelRequest = DeployModelRequest;
+/** The answer of deploy, promote and rollback */
+export type IDeployResult = DeployResult;
+/** GET /kale/v1/models?notebook=PATH */
+export type IModelsView = ModelsView;
+export type IModelServer = ModelServer;
+export type IServedModel = ServedModel;
+export type IModelVersion = ModelVersion;
+export type IVersionMetrics = VersionMetrics;
+export type ITensorSpec = TensorSpec;
+/** GET /kale/v1/runs/RUN_ID/models */
+export type IServableList = ServableList;
+export type IServable = Servable;
 
 export type Severity = Diagnostic['severity'];
 export type CellRoleName = CellRole['role'];

@@ -203,6 +203,8 @@ function NotebookView(props: {
         refreshKey={refreshKey}
         onJump={jump}
         colorOf={colorOf}
+        onServed={() => controller.notifyModelsChanged()}
+        onShowModels={() => controller.showModels()}
       />
     </div>
   );

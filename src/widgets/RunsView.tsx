@@ -1,28 +1,32 @@
 /**
  * The notebook's runs (including those started from the CLI: they share the store beside the notebook), and one run in
  * detail: its DAG with live step states, overall progress, each step's log streaming, re-run and cancel, and a link
- * from a failed step to the cell that raised.
+ * from a failed step to the cell that raised, and "Serve…" on a succeeded run's step that bound a model.
  */
-import React, { useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 
 import {
   cancelRun,
   getRun,
   listRuns,
+  listServable,
   readStepLog,
   startRun
 } from '../api/client';
 import {
   ACTIVE_RUN_STATUSES,
   IAnalysis,
+  IDeployResult,
   IRun,
   IRunSummary,
+  IServable,
   StepStatus
 } from '../api/types';
 import { buildEdges, IDagEdge } from '../model/dag';
 import { formatDuration, runProgress } from '../model/runs';
 import { DagView } from './DagView';
 import { usePoll } from './hooks';
+import { ServeForm } from './ServeForm';
 
 export interface IRunsViewProps {
   path: string;
@@ -34,6 +38,10 @@ export interface IRunsViewProps {
   refreshKey: number;
   onJump: (cell: number, line: number | null) => void;
   colorOf: (name: string) => string;
+  /** Called after a model of a run was deployed from here (the Models panel reloads). */
+  onServed?: (result: IDeployResult) => void;
+  /** Bring the Models panel to the front. */
+  onShowModels?: () => void;
 }
 
 export function RunsView(props: IRunsViewProps): JSX.Element {
@@ -107,6 +115,9 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           onRerun={id => props.onSelect(id)}
           onJump={props.onJump}
           colorOf={props.colorOf}
+          path={props.path}
+          onServed={props.onServed}
+          onShowModels={props.onShowModels}
         />
       )}
     </section>
@@ -120,8 +131,14 @@ function RunDetail(props: {
   onRerun: (runId: string) => void;
   onJump: (cell: number, line: number | null) => void;
   colorOf: (name: string) => string;
+  path: string;
+  onServed?: (result: IDeployResult) => void;
+  onShowModels?: () => void;
 }): JSX.Element {
   const [run, setRun] = useState<IRun | null>(null);
+  const [servable, setServable] = useState<IServable[]>([]);
+  const [serveStep, setServeStep] = useState<string | null>(null);
+  const [served, setServed] = useState<IDeployResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [logStep, setLogStep] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -138,6 +155,16 @@ function RunDetail(props: {
     active ? Math.min(props.pollInterval, 500) : null,
     [props.runId]
   );
+  const succeeded = run?.status === 'succeeded';
+  useEffect(() => {
+    if (!succeeded) {
+      return;
+    }
+    // A server without serving (no "models" capability) answers 503: the run then offers no "Serve…".
+    listServable(props.runId, props.path)
+      .then(list => setServable(list.models))
+      .catch(() => setServable([]));
+  }, [succeeded, props.runId, props.path]);
   const names = useMemo(() => run?.steps.map(s => s.name) ?? [], [run]);
   const edges = useMemo(
     () => runEdges(run, props.analysis),
@@ -267,6 +294,24 @@ function RunDetail(props: {
           ))}
         </dl>
       )}
+      {served && (
+        <p
+          className="jp-Kale-status jp-mod-ok"
+          role="status"
+          data-testid="kale-served"
+        >
+          Serving {served.name} v{served.version} at {served.url} (
+          {Object.entries(served.traffic)
+            .map(([v, p]) => `v${v} ${p}%`)
+            .join(', ')}
+          ){' '}
+          {props.onShowModels && (
+            <button className="jp-Kale-linkButton" onClick={props.onShowModels}>
+              Show models
+            </button>
+          )}
+        </p>
+      )}
       <ul className="jp-Kale-runSteps" data-testid="kale-run-steps">
         {run.steps.map(s => (
           <li key={s.name} data-step={s.name} data-status={s.status}>
@@ -291,6 +336,39 @@ function RunDetail(props: {
                 {logStep === s.name ? 'Hide log' : 'Log'}
               </button>
             </div>
+            {servable.some(m => m.step === s.name) && (
+              <div className="jp-Kale-stepServe">
+                <button
+                  className="jp-Kale-linkButton"
+                  aria-expanded={serveStep === s.name}
+                  onClick={() =>
+                    setServeStep(serveStep === s.name ? null : s.name)
+                  }
+                  title="Serve a model this step bound on the local model server"
+                >
+                  Serve…
+                </button>{' '}
+                <span className="jp-Kale-hint">
+                  {servable
+                    .filter(m => m.step === s.name)
+                    .map(m => `${m.variable} (${m.kind})`)
+                    .join(', ')}
+                </span>
+              </div>
+            )}
+            {serveStep === s.name && (
+              <ServeForm
+                notebookPath={props.path}
+                runId={run.run_id}
+                servable={servable.filter(m => m.step === s.name)}
+                onServed={result => {
+                  setServed(result);
+                  setServeStep(null);
+                  props.onServed?.(result);
+                }}
+                onCancel={() => setServeStep(null)}
+              />
+            )}
             {s.status === 'failed' && s.error && (
               <div className="jp-Kale-stepError" data-testid="kale-step-error">
                 <span>
