@@ -1,0 +1,4 @@
+"""Model serving: the model directory loader and the local inference server (KServe V1 / Open Inference Protocol V2).
+
+Plain Python: nothing here imports tornado or jupyter_server (only kale_ext/server/ may).
+"""
