@@ -5,7 +5,8 @@ of the predicted class), ``predict`` for a regressor, and ``predict_proba``'s po
 class) for non-linear classifiers. Linear models (a linear estimator, alone or at the end of a Pipeline of affine
 scalers) are explained exactly without any library: ``attribution_i = f(b + e_i (x_i - b_i)) - f(b)`` with ``b`` the
 background mean (zeros without background.npy), ``base_value = f(b)``; for an affine ``f`` that is coef * (x - b) in
-the input's own units, and the sum is exact. Other models use shap (the optional extra ``kale-ext[explain]``): shap is
+the input's own units, and the sum is exact. XGBoost and LightGBM boosters explain their raw score (the margin, log-odds
+for a binary objective), which is what their trees add up. Other models use shap (the optional extra ``kale-ext[explain]``): shap is
 the maintained reference implementation of Shapley attributions, with an exact polynomial-time TreeExplainer for tree
 ensembles (scikit-learn forests and boosting, XGBoost, LightGBM) and the model-agnostic KernelExplainer otherwise, both
 enforcing additivity. Without shap a non-linear model's explanation is an ExplainUnavailableError (501) naming the pip
@@ -67,6 +68,18 @@ def _column(out: np.ndarray, classes: np.ndarray | None, linear: bool) -> np.nda
     return np.argmax(out, axis=1)
 
 
+def _booster_margin(kind: str, booster: Any, matrix: np.ndarray) -> np.ndarray:
+    """A booster's raw score (log-odds for a binary objective), what shap's TreeExplainer attributes for boosters."""
+    if kind == "xgboost":
+        import xgboost as xgb
+
+        out = booster.predict(xgb.DMatrix(matrix), output_margin=True)
+    else:
+        out = booster.predict(matrix, raw_score=True)
+    out = np.asarray(out, dtype=np.float64)
+    return out.reshape(-1, 1) if out.ndim == 1 else out
+
+
 class Explainer:
     def __init__(self, loaded: LoadedModel):
         self.loaded = loaded
@@ -121,8 +134,11 @@ class Explainer:
             raise ExplainUnavailableError(
                 f"Explaining a {type(self.model).__name__} needs shap: pip install 'kale-ext[explain]'."
             ) from None
-        out, classes = _raw_output(self.model, matrix, False)
-        cols = _column(out, classes, False)
+        if self.loaded.kind in ("xgboost", "lightgbm"):
+            out, classes = _booster_margin(self.loaded.kind, self.model, matrix), None
+        else:
+            out, classes = _raw_output(self.model, matrix, False)
+        cols = _column(out, classes, self.loaded.kind in ("xgboost", "lightgbm"))
         values, expected = self._shap_values(shap, matrix, out.shape[1])
         rows = np.arange(len(matrix))
         return values[rows, :, cols], expected[cols]

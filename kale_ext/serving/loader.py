@@ -135,11 +135,15 @@ def _load_lightgbm(path: str) -> tuple[Any, Callable[[Any], Any]]:
 
 
 def _load_pytorch(path: str) -> tuple[Any, Callable[[Any], Any]]:
+    import zipfile
+
     import torch
 
-    try:
+    with zipfile.ZipFile(path) as archive:  # TorchScript archives hold the compiled code; torch.save'd modules do not
+        scripted = any("/code/" in n for n in archive.namelist())
+    if scripted:
         module = torch.jit.load(path, map_location="cpu")
-    except Exception:  # not TorchScript: a whole pickled module
+    else:  # the whole module, pickled by torch.save: its classes must be importable (the transformer's prelude)
         module = torch.load(path, map_location="cpu", weights_only=False)
     module.eval()
 
