@@ -73,7 +73,8 @@ class Batcher:
         return await future
 
     def _take(self) -> tuple[list[tuple[Any, int, asyncio.Future]], int]:
-        batch, total = [], 0
+        batch: list[tuple[Any, int, asyncio.Future]] = []
+        total = 0
         while self._queue and (not batch or total + self._queue[0][1] <= self.max_batch_size):
             item = self._queue.popleft()
             batch.append(item)

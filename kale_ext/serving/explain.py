@@ -136,6 +136,9 @@ class Explainer:
             ) from None
         if self.loaded.kind in ("xgboost", "lightgbm"):
             out, classes = _booster_margin(self.loaded.kind, self.model, matrix), None
+        elif not hasattr(self.model, "predict"):  # a torch module: its forward output, through the loader's predict
+            raw = np.asarray(self.loaded.predict(matrix), dtype=np.float64)
+            out, classes = (raw.reshape(-1, 1) if raw.ndim == 1 else raw), None
         else:
             out, classes = _raw_output(self.model, matrix, False)
         cols = _column(out, classes, self.loaded.kind in ("xgboost", "lightgbm"))

@@ -107,3 +107,17 @@ def test_without_shap_a_non_linear_model_answers_501(serve, tmp_path, binary, mo
     status, body, _ = client.call("POST", "/v1/models/f:explain", {"instances": X[:1, 1:].tolist()})
     assert status == 501 and "pip install 'kale-ext[explain]'" in body["error"]
     assert client.call("POST", "/v1/models/f:predict", {"instances": X[:1, 1:].tolist()})[0] == 200
+
+
+def test_torch_module_through_the_kernel_explainer(serve, tmp_path):
+    pytest.importorskip("shap")
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1))
+    background = np.zeros((1, 3))
+    d = model_dir(str(tmp_path / "t"), net, "pytorch", n_features=3, out_type="FP32", background=background)
+    _, client = serve({"t": {"versions": {"1": d}}})
+    X = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
+    with torch.no_grad():
+        raw = net(torch.as_tensor(X, dtype=torch.float32)).numpy().reshape(-1)
+    _additive(_explain(client, "t", X), raw, 1e-4)
