@@ -31,6 +31,7 @@ from .registry import ModelNotReadyError, ModelVersion, Registry
 log = logging.getLogger("kale_ext.serving")
 JSON = "application/json"
 _encoder = msgspec.json.Encoder(enc_hook=v1.to_builtin)
+OFF_LOOP_BYTES = 256 * 1024
 _V1 = re.compile(r"^/v1/models/([^/:]+)(?::(predict|explain))?$")
 _V2 = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(?:/(ready|infer))?$")
 
@@ -121,19 +122,26 @@ class Endpoints:
             raise
 
     async def _v1_call(self, chosen: ModelVersion, action: str, body: bytes) -> Response:
-        name = chosen.name
-        instances = v1.parse_instances(body)
+        size, name = len(body), chosen.name
+        instances = await self._off_loop(size, v1.parse_instances, body)
         loaded = chosen.loaded
         assert loaded is not None
         if loaded.preprocess:
             x = await self._call(loaded.preprocess, instances)
         else:
-            x = v1.model_input(instances, loaded.feature_names)
+            x = await self._off_loop(size, v1.model_input, instances, loaded.feature_names)
         if action == "explain":
             payload = await self._call(self._explainer(chosen).explain, x)
-            return _json(200, payload, model=name, version=chosen.version, protocol="v1")
-        result = await self._predict(chosen, x)
-        return _json(200, {"predictions": v1.predictions(result)}, model=name, version=chosen.version, protocol="v1")
+        else:
+            payload = {"predictions": v1.predictions(await self._predict(chosen, x))}
+        encoded = await self._off_loop(size, _encoder.encode, payload)
+        return Response(200, encoded, model=name, version=chosen.version, protocol="v1")
+
+    async def _off_loop(self, size: int, fn: Callable[..., Any], *args: Any) -> Any:
+        """Decoding and encoding of large bodies run in the thread pool, so one big request never stalls the loop."""
+        if size < OFF_LOOP_BYTES:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _model_ready(self, name: str, version: str | None, protocol: str) -> Response:
         served = self._registry().model(name)
@@ -188,19 +196,20 @@ class Endpoints:
             raise
 
     async def _infer_call(self, chosen: ModelVersion, body: bytes) -> Response:
-        name = chosen.name
+        size, name = len(body), chosen.name
         loaded = chosen.loaded
         assert loaded is not None
-        request = v2.parse_request(body)
-        decoded = v2.decode_inputs(request, loaded.inputs)
+        request = await self._off_loop(size, v2.parse_request, body)
+        decoded = await self._off_loop(size, v2.decode_inputs, request, loaded.inputs)
         if loaded.preprocess:
             x = await self._call(loaded.preprocess, decoded)
         else:
             x = v2.model_input(request, decoded)
         result = await self._predict(chosen, x)
-        outputs = v2.output_tensors(result, loaded.outputs)
+        outputs = await self._off_loop(size, v2.output_tensors, result, loaded.outputs)
         payload = v2.response(request, name, chosen.version, outputs)
-        return _json(200, payload, model=name, version=chosen.version, protocol="v2")
+        encoded = await self._off_loop(size, _encoder.encode, payload)
+        return Response(200, encoded, model=name, version=chosen.version, protocol="v2")
 
     async def _predict(self, chosen: ModelVersion, x: Any) -> Any:
         assert chosen.batcher is not None and chosen.loaded is not None

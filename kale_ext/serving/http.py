@@ -44,6 +44,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._refused = False
+        self._expect_continue = False
         self._queue: deque[tuple[str, str, bytes, bool, float]] = deque()
         self._busy = False
 
@@ -68,7 +69,7 @@ class HttpProtocol(asyncio.Protocol):
 
     # httptools callbacks
     def on_message_begin(self) -> None:
-        self._url, self._body, self._size = b"", [], 0
+        self._url, self._body, self._size, self._expect_continue = b"", [], 0, False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -76,6 +77,13 @@ class HttpProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"content-length" and value.strip().isdigit() and int(value) > self._max_body:
             self._too_large()
+        elif name.lower() == b"expect" and value.strip().lower() == b"100-continue":
+            self._expect_continue = True
+
+    def on_headers_complete(self) -> None:
+        # curl asks before sending bodies over 1 KiB; without this answer it waits a second before sending anyway
+        if self._expect_continue and not self._refused and self._transport is not None:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)

@@ -137,3 +137,33 @@ def test_port_in_use_is_one_line_and_exit_2(tmp_path):
         cmd = [sys.executable, "-m", "kale_ext.serving.server", "--state", state, "--port", str(port)]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_keep_alive_pipelining_expect_continue_and_large_bodies(process, tmp_path, logreg):
+    iris = model_dir(str(tmp_path / "iris"), logreg)
+    _, _, info = process({"iris": {"versions": {"1": iris}}})
+    body = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
+    request = b"POST /v1/models/iris:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with socket.create_connection(("127.0.0.1", info["port"])) as s:
+        s.sendall(request + b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")  # two requests pipelined
+        data = b""
+        while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b'{"live":true}'):
+            chunk = s.recv(4096)
+            assert chunk
+            data += chunk
+        assert data.index(b'{"predictions":[0]}') < data.index(b'{"live":true}')
+        # Expect: 100-continue is answered before the body is sent
+        s.sendall(
+            b"POST /v1/models/iris:predict HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+            % len(body)
+        )
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        s.sendall(body)
+        assert b'{"predictions":[0]}' in s.recv(4096)
+    client = Client(info["port"])
+    rows = [[5.1, 3.5, 1.4, 0.2]] * 20000  # a body over the off-loop threshold: decoded in the thread pool
+    status, answer, _ = client.call("POST", "/v1/models/iris:predict", {"instances": rows})
+    assert status == 200 and answer["predictions"] == [0] * 20000
+    tensor = {"name": "input-0", "shape": [20000, 4], "datatype": "FP64", "data": [v for r in rows for v in r]}
+    status, answer, _ = client.call("POST", "/v2/models/iris/infer", {"inputs": [tensor]})
+    assert status == 200 and answer["outputs"][0]["shape"] == [20000]
