@@ -162,15 +162,16 @@ def datatype_of(array: np.ndarray) -> str:
 
 def _output_tensor(name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, list) and value and isinstance(value[0], str):
-        return {"name": name, "shape": [len(value)], "datatype": "BYTES", "data": value}
+        return {"name": name, "shape": [len(value)], "datatype": "BYTES", "parameters": None, "data": value}
     array = np.asarray(value)
     if array.dtype.kind in "OUS":
         data = [v.decode() if isinstance(v, bytes) else str(v) for v in array.reshape(-1).tolist()]
-        return {"name": name, "shape": list(array.shape), "datatype": "BYTES", "data": data}
+        return {"name": name, "shape": list(array.shape), "datatype": "BYTES", "parameters": None, "data": data}
     datatype = datatype_of(array)
     if datatype == "FP64" and array.dtype.kind not in "f":
         array = array.astype(np.float64)
-    return {"name": name, "shape": list(array.shape), "datatype": datatype, "data": array.reshape(-1).tolist()}
+    data = array.reshape(-1).tolist()
+    return {"name": name, "shape": list(array.shape), "datatype": datatype, "parameters": None, "data": data}
 
 
 def output_tensors(result: Any, declared: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -185,7 +186,8 @@ def output_tensors(result: Any, declared: list[dict[str, Any]]) -> list[dict[str
 
 
 def response(request: InferenceRequest, model: str, version: str, outputs: list[dict[str, Any]]) -> dict[str, Any]:
-    """KServe's InferResponse.to_rest shape; ``outputs`` requested by name select (and order) the tensors."""
+    """KServe's InferenceResponse as its server serializes it (``parameters`` null when there are none); ``outputs``
+    requested by name select (and order) the tensors. ``model_version`` is the version that answered (KServe: null)."""
     if request.outputs:
         by_name = {o["name"]: o for o in outputs}
         selected = []
@@ -197,4 +199,10 @@ def response(request: InferenceRequest, model: str, version: str, outputs: list[
                 )
             selected.append(by_name[wanted.name])
         outputs = selected
-    return {"id": request.id or str(uuid.uuid4()), "model_name": model, "model_version": version, "outputs": outputs}
+    return {
+        "id": request.id or str(uuid.uuid4()),
+        "model_name": model,
+        "model_version": version,
+        "outputs": outputs,
+        "parameters": None,
+    }

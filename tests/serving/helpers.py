@@ -140,6 +140,13 @@ class Failing:
         return x.sum(axis=1)
 
 
+class AlwaysFailing:
+    """A pyfunc model that always raises (the recorded KServe answers use the same model and message)."""
+
+    def predict(self, x):
+        raise ValueError("negative inputs are not allowed")
+
+
 class Slow:
     """A pyfunc model that takes ``seconds`` per call."""
 

@@ -46,7 +46,16 @@ def test_infer_answers_kserve_shape_and_echoes_id(serve, iris_dir, iris, logreg)
         "id": "req-7",
         "model_name": "iris",
         "model_version": "1",
-        "outputs": [{"name": "output-0", "shape": [3], "datatype": "INT64", "data": logreg.predict(X[:3]).tolist()}],
+        "outputs": [
+            {
+                "name": "output-0",
+                "shape": [3],
+                "datatype": "INT64",
+                "parameters": None,
+                "data": logreg.predict(X[:3]).tolist(),
+            }
+        ],
+        "parameters": None,
     }
     # nested (non-flat) data are read row-major too; a missing id gets a fresh one
     status, answer, _ = client.call("POST", "/v2/models/iris/versions/1/infer", infer_body(X[:2].tolist(), [2, 4]))
@@ -93,7 +102,7 @@ def test_requested_outputs_select_and_order(serve, tmp_path):
     assert [o["name"] for o in answer["outputs"]] == ["double", "neg"]
     status, answer, _ = client.call("POST", "/v2/models/id/infer", {**body, "outputs": [{"name": "neg"}]})
     assert status == 200 and answer["outputs"] == [
-        {"name": "neg", "shape": [2], "datatype": "FP64", "data": [-1.0, -2.0]}
+        {"name": "neg", "shape": [2], "datatype": "FP64", "parameters": None, "data": [-1.0, -2.0]}
     ]
     status, answer, _ = client.call("POST", "/v2/models/id/infer", {**body, "outputs": [{"name": "sum"}]})
     assert (
