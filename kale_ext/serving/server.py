@@ -3,7 +3,8 @@
 Reads the served models from state.json (contract 2) and reloads it on SIGHUP and whenever its mtime changes (checked
 every 0.5 s); writes server.json ({"pid", "token", "host", "port", "url", "started"}) once it listens and removes it
 on a clean stop; appends one line per model request to requests.log (``TIME MODEL VERSION PROTOCOL METHOD PATH STATUS
-LATENCY_MS``, flushed with the mtime check). Binds 127.0.0.1 by default. Must not import tornado or jupyter_server.
+LATENCY_MS``, flushed with the mtime check; past 16 MiB it moves to requests.log.1). Binds 127.0.0.1 by default.
+Must not import tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .registry import Limits, Registry, build_registry, read_state
 
 log = logging.getLogger("kale_ext.serving")
 RELOAD_INTERVAL_S = 0.5
+LOG_ROTATE_BYTES = 16 * 1024 * 1024
 
 
 class InferenceServer:
@@ -104,8 +106,11 @@ class InferenceServer:
         if not self._log_lines:
             return
         lines, self._log_lines = self._log_lines, []
+        path = os.path.join(self.folder, "requests.log")
         try:
-            with open(os.path.join(self.folder, "requests.log"), "a", encoding="utf-8") as f:
+            if os.path.exists(path) and os.path.getsize(path) > LOG_ROTATE_BYTES:
+                os.replace(path, path + ".1")  # one old file kept: the log never grows without bound
+            with open(path, "a", encoding="utf-8") as f:
                 f.writelines(lines)
         except OSError as e:
             log.error("cannot append to requests.log: %s", e)

@@ -167,3 +167,22 @@ def test_keep_alive_pipelining_expect_continue_and_large_bodies(process, tmp_pat
     tensor = {"name": "input-0", "shape": [20000, 4], "datatype": "FP64", "data": [v for r in rows for v in r]}
     status, answer, _ = client.call("POST", "/v2/models/iris/infer", {"inputs": [tensor]})
     assert status == 200 and answer["outputs"][0]["shape"] == [20000]
+
+
+def test_requests_log_rotates(tmp_path, monkeypatch, logreg):
+    from kale_ext.serving import server as server_module
+    from kale_ext.serving.endpoints import Response
+
+    monkeypatch.setattr(server_module, "LOG_ROTATE_BYTES", 200)
+    state = str(tmp_path / "serving" / "state.json")
+    write_state(state, {})
+    srv = server_module.InferenceServer(state, port=0)
+    for _ in range(3):
+        for _ in range(4):
+            srv._observe(
+                "POST", "/v1/models/m:predict", Response(200, b"", model="m", version="1", protocol="v1"), 0.001
+            )
+        srv._flush_log()
+    log = tmp_path / "serving" / "requests.log"
+    assert (tmp_path / "serving" / "requests.log.1").exists()
+    assert 0 < len(log.read_text().splitlines()) <= 8
