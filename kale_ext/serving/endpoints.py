@@ -1,8 +1,8 @@
 """KServe's REST routes and answers (V1, Open Inference Protocol V2, /metrics), independent of the HTTP transport.
 
 ``Endpoints.handle(method, path, body)`` returns a Response; errors become KServe's bodies: 404 unknown model
-``{"error": "Model with name M does not exist."}``, 400 V1 body not JSON, 422 malformed V2 request (``{"detail": [...]}``
-with the reason), 500 model error ``{"error": message}`` (the server keeps serving), 501 explainer unavailable, 503 not
+``{"error": "Model with name M does not exist."}``, 400 V1 body not JSON, 422 malformed V2 request
+(``{"detail": [...]}`` with the reason), 500 model error ``{"error": message}`` (the server keeps serving), 501 explainer unavailable, 503 not
 ready. Model code (predict, preprocess, postprocess, explain) runs in the thread pool, never on the event loop.
 Must not import tornado or jupyter_server.
 """

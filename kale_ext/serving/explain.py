@@ -6,8 +6,8 @@ class) for non-linear classifiers. Linear models (a linear estimator, alone or a
 scalers) are explained exactly without any library: ``attribution_i = f(b + e_i (x_i - b_i)) - f(b)`` with ``b`` the
 background mean (zeros without background.npy), ``base_value = f(b)``; for an affine ``f`` that is coef * (x - b) in
 the input's own units, and the sum is exact. XGBoost and LightGBM boosters explain their raw score (the margin, log-odds
-for a binary objective), which is what their trees add up. Other models use shap (the optional extra ``kale-ext[explain]``): shap is
-the maintained reference implementation of Shapley attributions, with an exact polynomial-time TreeExplainer for tree
+for a binary objective), which is what their trees add up. Other models use shap (the optional extra
+``kale-ext[explain]``): shap is the maintained reference implementation of Shapley attributions, with an exact polynomial-time TreeExplainer for tree
 ensembles (scikit-learn forests and boosting, XGBoost, LightGBM) and the model-agnostic KernelExplainer otherwise, both
 enforcing additivity. Without shap a non-linear model's explanation is an ExplainUnavailableError (501) naming the pip
 command. Must not import tornado or jupyter_server.

@@ -1,8 +1,8 @@
 """Load a model directory (KServe's layouts, described by kale-model.json) into a predictor the server can call.
 
 Layouts (contract 1): sklearn model.joblib, xgboost model.bst (predicted through a DMatrix, as KServe's xgbserver does),
-lightgbm model.txt, pytorch model.pt (a whole module or TorchScript; eval mode, no grad), pyfunc model.pkl (any object with
-a callable ``predict``, read by the project's cloudpickle serializer). A transformer.py beside it is imported as its own
+lightgbm model.txt, pytorch model.pt (a whole module or TorchScript; eval mode, no grad), pyfunc model.pkl (any object
+with a callable ``predict``, read by the project's cloudpickle serializer). A transformer.py beside it is imported as its own
 module; its ``preprocess`` / ``postprocess`` run around ``predict``. Loading never raises anything but ModelLoadError.
 Must not import tornado or jupyter_server; model libraries are imported only when a model of their kind is loaded.
 """

@@ -70,7 +70,7 @@ class Metrics:
 
     def render(self) -> str:
         lines = [
-            "# HELP kale_serving_requests_total Inference requests answered, by model, version, protocol and status code.",
+            "# HELP kale_serving_requests_total Inference requests answered, by model, version, protocol and code.",
             "# TYPE kale_serving_requests_total counter",
         ]
         for (model, version, protocol, code), n in sorted(self.requests.items()):

@@ -87,7 +87,7 @@ def parse_request(body: bytes) -> InferenceRequest:
 
 
 def decode_tensor(tensor: RequestInput, index: int) -> Any:
-    """The input as a numpy array of its shape (BYTES: a list of str when the data are strings, as KServe passes them)."""
+    """The input as a numpy array of its shape (BYTES: a list of str when the data are strings, as KServe passes it)."""
     loc = ["inputs", index]
     dtype = NP_DTYPES.get(tensor.datatype)
     if dtype is None:

@@ -156,7 +156,8 @@ class InferenceServer:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(sig, self._stopped.set)
-            self._loop.add_signal_handler(signal.SIGHUP, lambda: self._loop.create_task(self.reload()))  # type: ignore[union-attr]
+            loop = self._loop
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
         if write_server_json:
             self._write_server_json()
         watcher = self._loop.create_task(self._watch())

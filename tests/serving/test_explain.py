@@ -1,4 +1,4 @@
-"""``:explain``: attributions plus base value equal the model's raw output (1e-6 linear, 1e-4 trees), one per instance."""
+"""``:explain``: attributions plus base value equal the model's raw output (1e-6 linear, 1e-4 trees), per instance."""
 
 from __future__ import annotations
 

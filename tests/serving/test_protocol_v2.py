@@ -94,7 +94,10 @@ def test_datatypes_round_trip(serve, tmp_path, datatype, data, shape, expected):
 
 
 def test_requested_outputs_select_and_order(serve, tmp_path):
-    source = "def preprocess(inputs):\n    return inputs['x']\ndef postprocess(y):\n    return {'double': y * 2, 'neg': -y}\n"
+    source = (
+        "def preprocess(inputs):\n    return inputs['x']\n"
+        "def postprocess(y):\n    return {'double': y * 2, 'neg': -y}\n"
+    )
     d = model_dir(str(tmp_path / "id"), Identity(), "pyfunc", transformer=source)
     _, client = serve({"id": {"versions": {"1": d}}})
     body = infer_body([1.0, 2.0], [2], name="x")
