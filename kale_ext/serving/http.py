@@ -34,7 +34,8 @@ def _head(status: int, content_type: str, length: int, keep_alive: bool) -> byte
 
 
 class HttpProtocol(asyncio.Protocol):
-    def __init__(self, handler: Handler, observe: Observer, max_body_bytes: int):
+    def __init__(self, handler: Handler, observe: Observer, max_body_bytes: int, connections: set | None = None):
+        self._connections = connections if connections is not None else set()
         self._handler = handler
         self._observe = observe
         self._max_body = max_body_bytes
@@ -52,9 +53,20 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._connections.discard(self)
+
+    @property
+    def busy(self) -> bool:
+        """A request of this connection is being answered or waits its turn."""
+        return self._busy or bool(self._queue)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:

@@ -2,9 +2,9 @@
 
 Reads the served models from state.json (contract 2) and reloads it on SIGHUP and whenever its mtime changes (checked
 every 0.5 s); writes server.json ({"pid", "token", "host", "port", "url", "started"}) once it listens and removes it
-on a clean stop; appends one line per model request to requests.log (``TIME MODEL VERSION PROTOCOL METHOD PATH STATUS
-LATENCY_MS``, flushed with the mtime check; past 16 MiB it moves to requests.log.1). Binds 127.0.0.1 by default.
-Must not import tornado or jupyter_server.
+on a clean stop (SIGINT/SIGTERM), after answering the requests in flight (up to 10 s); appends one line per model
+request to requests.log (``TIME MODEL VERSION PROTOCOL METHOD PATH STATUS LATENCY_MS``, flushed with the mtime check;
+past 16 MiB it moves to requests.log.1). Binds 127.0.0.1 by default. Must not import tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .registry import Limits, Registry, build_registry, read_state
 log = logging.getLogger("kale_ext.serving")
 RELOAD_INTERVAL_S = 0.5
 LOG_ROTATE_BYTES = 16 * 1024 * 1024
+DRAIN_TIMEOUT_S = 10.0
 
 
 class InferenceServer:
@@ -51,6 +52,7 @@ class InferenceServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
         self._reloading = False
+        self._connections: set[HttpProtocol] = set()
         self.ready = threading.Event()
 
     # state
@@ -149,7 +151,7 @@ class InferenceServer:
         gc.freeze()  # the loaded models never become garbage: keep them out of every collection's scan (tail latency)
 
         def factory() -> HttpProtocol:
-            return HttpProtocol(self.endpoints.handle, self._observe, self.limits.max_body_bytes)
+            return HttpProtocol(self.endpoints.handle, self._observe, self.limits.max_body_bytes, self._connections)
 
         server = await self._loop.create_server(factory, self.host, self.port, reuse_address=True, backlog=1024)
         self.port = server.sockets[0].getsockname()[1]
@@ -168,11 +170,21 @@ class InferenceServer:
         finally:
             watcher.cancel()
             server.close()
+            await self._drain()
             await server.wait_closed()
             self._flush_log()
             if write_server_json:
                 self._remove_server_json()
             self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """On stop: answer the requests already received (up to ``timeout``), then close every connection."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(c.busy for c in self._connections) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for connection in list(self._connections):
+            connection.close()
 
     def stop(self) -> None:
         if self._loop is not None and self._stopped is not None:

@@ -100,7 +100,16 @@ def test_server_json_reload_log_and_clean_stop(process, tmp_path, logreg):
     assert any(f[1:3] == ["slow", "1"] and f[6] == "200" and float(f[7]) >= 900 for f in fields)
     assert any(f[1] == "iris" and f[6] == "404" for f in fields)
     client.close()
+    # SIGTERM with a request in flight: it is answered before the process exits
+    write_state(state, {"slow": {"versions": {"1": slow}}})
+    assert wait_for(lambda: Client(info["port"]).call("GET", "/v1/models")[1] == {"models": ["slow"]}, 10)
+    in_flight.clear()
+    t = threading.Thread(target=slow_call)
+    t.start()
+    time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
+    t.join(10)
+    assert in_flight["answer"] == (200, {"predictions": [0.0]})
     assert proc.wait(10) == 0
     assert not (tmp_path / "serving" / "server.json").exists()
 
