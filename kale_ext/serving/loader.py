@@ -3,18 +3,20 @@
 Layouts (contract 1): sklearn model.joblib, xgboost model.bst (predicted through a DMatrix, as KServe's xgbserver does),
 lightgbm model.txt, pytorch model.pt (a whole module or TorchScript; eval mode, no grad), pyfunc model.pkl (any object
 with a callable ``predict``, read by the project's cloudpickle serializer). A transformer.py beside it is imported as its own
-module; its ``preprocess`` / ``postprocess`` run around ``predict``. Loading never raises anything but ModelLoadError.
+module (before the model, so classes the notebook defined unpickle); its ``preprocess`` / ``postprocess`` run
+around ``predict``. Loading never raises anything but ModelLoadError.
 Must not import tornado or jupyter_server; model libraries are imported only when a model of their kind is loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,16 +93,36 @@ def load_model_dir(model_dir: str) -> LoadedModel:
     path = os.path.join(model_dir, meta.get("file") or DEFAULT_FILES[kind])
     if not os.path.isfile(path):
         raise ModelLoadError(f"{kind} model file {path} is missing.")
+    prelude, functions = _load_transformer(model_dir, meta["transformer"]) if meta.get("transformer") else (None, {})
     try:
-        model, predict = _LOADERS[kind](path)
+        with _prelude_in_main(prelude):
+            model, predict = _LOADERS[kind](path)
     except ModelLoadError:
         raise
     except Exception as e:  # a corrupt file or a library mismatch: the model is "not ready", never a crash
         raise ModelLoadError(f"Cannot load the {kind} model {path}: {type(e).__name__}: {e}") from e
     loaded = LoadedModel(model_dir, kind, meta, model, predict, feature_names=meta.get("feature_names"))
-    if meta.get("transformer"):
-        loaded.preprocess, loaded.postprocess = _load_transformer(model_dir, meta["transformer"])
+    loaded.preprocess, loaded.postprocess = functions.get("preprocess"), functions.get("postprocess")
     return loaded
+
+
+@contextlib.contextmanager
+def _prelude_in_main(prelude: Any) -> Iterator[None]:
+    """While a model file is read, names the notebook defined (pickled as ``__main__.NAME`` by torch.save, joblib or
+    pickle) resolve to the prelude's definitions. Only names __main__ lacks are added, and removed again after: the
+    unpickled objects hold their classes directly, and another model's prelude may define the same names."""
+    main = sys.modules.get("__main__")
+    if prelude is None or main is None:
+        yield
+        return
+    added = [n for n in vars(prelude) if not n.startswith("__") and not hasattr(main, n)]
+    for name in added:
+        setattr(main, name, getattr(prelude, name))
+    try:
+        yield
+    finally:
+        for name in added:
+            delattr(main, name)
 
 
 def _load_sklearn(path: str) -> tuple[Any, Callable[[Any], Any]]:
@@ -174,8 +196,8 @@ _LOADERS: dict[str, Callable[[str], tuple[Any, Callable[[Any], Any]]]] = {
 }
 
 
-def _load_transformer(model_dir: str, spec: dict[str, Any]) -> tuple[Callable | None, Callable | None]:
-    """Import transformer.py as a module of its own (never __main__) and look up the named functions."""
+def _load_transformer(model_dir: str, spec: dict[str, Any]) -> tuple[Any, dict[str, Callable | None]]:
+    """Import transformer.py as a module of its own (never __main__); the module and its named functions."""
     path = os.path.join(model_dir, spec.get("file") or "transformer.py")
     name = f"kale_ext_transformer_{next(_module_ids)}"
     try:
@@ -190,11 +212,11 @@ def _load_transformer(model_dir: str, spec: dict[str, Any]) -> tuple[Callable | 
     except BaseException as e:  # the prelude is notebook code: a SystemExit or an ImportError must not kill the server
         sys.modules.pop(name, None)
         raise ModelLoadError(f"Transformer {path} failed to import: {type(e).__name__}: {e}") from e
-    found = []
+    found: dict[str, Callable | None] = {}
     for role in ("preprocess", "postprocess"):
         fn_name = spec.get(role)
         fn = getattr(module, fn_name, None) if fn_name else None
         if fn_name and not callable(fn):
             raise ModelLoadError(f"Transformer {path} defines no function {fn_name!r} (the {role} function named).")
-        found.append(fn)
-    return found[0], found[1]
+        found[role] = fn
+    return module, found

@@ -105,6 +105,9 @@ def test_loader_errors_name_the_problem(tmp_path):
     with pytest.raises(ModelLoadError, match="neither kale-model.json nor a model file"):
         load_model_dir(str(tmp_path / "empty"))
     d = model_dir(str(tmp_path / "t"), object(), "pyfunc", transformer="raise SystemExit(3)\n")
+    with pytest.raises(ModelLoadError, match="failed to import: SystemExit"):  # notebook code cannot exit the server
+        load_model_dir(d)
+    d = model_dir(str(tmp_path / "t"), object(), "pyfunc")
     with pytest.raises(ModelLoadError, match="no callable predict"):
         load_model_dir(d)
     (tmp_path / "t" / "kale-model.json").write_text('{"kind": "tensorflow"}')
@@ -118,4 +121,46 @@ def test_transformer_import_failure_is_a_load_error(tmp_path, logreg):
         load_model_dir(d)
     d = model_dir(str(tmp_path / "u"), logreg, transformer="def other(x):\n    return x\n")
     with pytest.raises(ModelLoadError, match="defines no function 'preprocess'"):
+        load_model_dir(d)
+
+
+PRELUDE = (
+    "import numpy as np\nclass Doubler:\n    def predict(self, x):\n        return np.asarray(x).sum(axis=1) * 2\n"
+)
+
+
+def test_notebook_classes_pickled_from_main_load_through_the_prelude(serve, tmp_path):
+    """A model whose class the notebook defined is pickled as __main__.Doubler; the server finds it in the prelude."""
+    import pickle
+    import sys
+
+    main = sys.modules["__main__"]
+    namespace: dict = {"__name__": "__main__"}
+    exec(PRELUDE, namespace)
+    doubler_cls = namespace["Doubler"]
+    doubler_cls.__module__ = "__main__"
+    main.Doubler = doubler_cls
+    try:
+        payload = pickle.dumps(doubler_cls())
+    finally:
+        del main.Doubler
+    d = model_dir(str(tmp_path / "d"), object(), "pyfunc")
+    (tmp_path / "d" / "model.pkl").write_bytes(payload)
+    meta_path = tmp_path / "d" / "kale-model.json"
+    import json
+
+    meta = json.loads(meta_path.read_text())
+    meta["transformer"] = {"file": "transformer.py", "preprocess": None, "postprocess": None}
+    (tmp_path / "d" / "transformer.py").write_text(PRELUDE)
+    meta_path.write_text(json.dumps(meta))
+    _, client = serve({"d": {"versions": {"1": d}}})
+    assert client.call("POST", "/v1/models/d:predict", {"instances": [[1, 2], [3, 4]]})[:2] == (
+        200,
+        {"predictions": [6, 14]},
+    )
+    assert not hasattr(main, "Doubler")
+    # without the prelude the same file cannot load: the model is not ready, with the reason
+    meta["transformer"] = None
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="Doubler"):
         load_model_dir(d)
