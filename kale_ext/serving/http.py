@@ -3,7 +3,8 @@
 One HttpProtocol per connection. Requests of one connection are answered in order (pipelined requests wait for the one
 before); requests of different connections run concurrently, so a slow model call on one connection never holds up
 another. A body larger than ``max_body_bytes`` (declared or streamed) is answered 413 and the connection closed; a
-request that is not HTTP is answered 400 and closed. Must not import tornado or jupyter_server.
+request that is not HTTP is answered 400 and closed; a connection idle for KEEP_ALIVE_S is closed.
+Must not import tornado or jupyter_server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ log = logging.getLogger("kale_ext.serving")
 Handler = Callable[[str, str, bytes], Awaitable[Response]]
 Observer = Callable[[str, str, Response, float], None]
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
+KEEP_ALIVE_S = 5.0  # an idle keep-alive connection is closed after this long (uvicorn's default, so KServe's too)
 
 
 def _head(status: int, content_type: str, length: int, keep_alive: bool) -> bytes:
@@ -48,16 +50,31 @@ class HttpProtocol(asyncio.Protocol):
         self._expect_continue = False
         self._queue: deque[tuple[str, str, bytes, bool, float]] = deque()
         self._busy = False
+        self._idle: asyncio.TimerHandle | None = None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._connections.add(self)
+        self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._connections.discard(self)
+        if self._idle is not None:
+            self._idle.cancel()
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(KEEP_ALIVE_S, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        if not self.busy:
+            self.close()
+        else:
+            self._arm_idle()
 
     @property
     def busy(self) -> bool:
@@ -71,6 +88,9 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -146,3 +166,5 @@ class HttpProtocol(asyncio.Protocol):
                     return
         finally:
             self._busy = False
+            if self._transport is not None and not self._transport.is_closing():
+                self._arm_idle()

@@ -94,3 +94,18 @@ def test_dict_instances_without_transformer_become_a_frame_in_feature_order(serv
     status, body, _ = client.call("POST", "/v1/models/m:predict", {"instances": [{"a": 1.0}]})
     assert status == 400 and "['b', 'c', 'd']" in body["error"]
     assert np.isfinite(X).all()
+
+
+def test_idle_keep_alive_connections_are_closed(serve, iris_dir, monkeypatch):
+    import socket
+
+    from kale_ext.serving import http
+
+    monkeypatch.setattr(http, "KEEP_ALIVE_S", 0.3)
+    server, client = serve({"iris": {"versions": {"1": iris_dir}}})
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        s.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        s.settimeout(5)
+        assert s.recv(4096) == b""  # closed by the server once idle
+    assert client.call("GET", "/v2/health/live")[0] == 200  # new connections are still served
