@@ -70,7 +70,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path, models: dict[str, Path]):
+def start_server(tmp: Path, models: dict[str, Path], *, ready: list[str] | None = None):
+    """Our server on a free loopback port, once live and once the models named in ``ready`` (default: all) are ready,
+    as a KServe client waits for its InferenceService to be ready before it sends requests."""
     import sklearn
 
     state = tmp / "serving" / "state.json"
@@ -90,7 +92,11 @@ def start_server(tmp: Path, models: dict[str, Path]):
         assert proc.poll() is None, proc.stderr.read().decode()
         try:
             with urllib.request.urlopen(base + "/v2/health/live", timeout=1):
-                return proc, base
+                pass
+            for name in models if ready is None else ready:
+                with urllib.request.urlopen(f"{base}/v2/models/{name}/ready", timeout=1):
+                    pass
+            return proc, base
         except OSError:
             time.sleep(0.2)
     proc.kill()
@@ -201,7 +207,7 @@ def test_a_model_still_loading_is_503(tmp_path):
     (slow / "model.pkl").write_bytes(cloudpickle.dumps(SlowToLoad()))
     info = {**SKLEARN_INFO, "kind": "pyfunc", "file": "model.pkl", "format": {"name": "pyfunc", "version": None}}
     (slow / "kale-model.json").write_text(json.dumps(info))
-    proc, base = start_server(tmp_path, {"m": dirs["m"], "loading": slow})
+    proc, base = start_server(tmp_path, {"m": dirs["m"], "loading": slow}, ready=["m"])
     try:
         for case in NOT_READY:
             status, body = send(base, case)
