@@ -26,6 +26,7 @@ from typing import Any
 
 from ..notebook.ipython import transform
 from .failure import StepFailure, cell_filename, imports_filename
+from .models import bound_names, find_models, save_models, snapshot
 from .outputs import save_outputs, to_json_value
 from .rebinder import Rebinder
 from .shell import install_shell_factory, make_shell, uses_shell
@@ -101,7 +102,14 @@ def execute_step(
     """Run the step and write its result JSON; returns the process exit code. ``module`` is a prepared namespace
     (the zygote's, already holding parameters and prelude); without it the namespace is prepared here."""
     t0 = time.time()
-    result: dict[str, Any] = {"step": spec.name, "status": "failed", "outputs": {}, "metrics": {}, "error": None}
+    result: dict[str, Any] = {
+        "step": spec.name,
+        "status": "failed",
+        "outputs": {},
+        "models": {},
+        "metrics": {},
+        "error": None,
+    }
     timings: dict[str, float] = {}
     try:
         if prelude_error is not None:
@@ -120,11 +128,15 @@ def execute_step(
         _load_inputs(job.get("inputs", {}), ns)
         timings["load_s"] = time.time() - t
         t = time.time()
+        before = snapshot(ns)
         for cell in spec.cells:
             run_source(cell["source"], cell_filename(cell["index"]), ns)
         timings["cells_s"] = time.time() - t
         t = time.time()
         result["outputs"] = save_outputs(spec, ns, job["output_dir"])
+        # The models the step binds are kept for serving, also those no later step reads (leaf training steps).
+        models = find_models(ns, bound_names(ns, before))
+        result["models"] = save_models(models, ns, result["outputs"], job["output_dir"])
         timings["save_s"] = time.time() - t
         result["metrics"] = {m: to_json_value(ns[m]) for m in spec.metrics if m in ns}
         result["status"] = "succeeded"
