@@ -1,0 +1,86 @@
+"""`kale-ext serve`: deploy with --json, list, promote, rollback, stop, and bad input as one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kale_ext import cli
+from kale_ext.serving import process
+
+from .conftest import REPO, STAND_IN
+
+
+@pytest.fixture
+def serve(leaf, monkeypatch, capsys):
+    store, run = leaf
+    monkeypatch.setattr(process, "DEFAULT_COMMAND", STAND_IN)
+
+    def call(*argv):
+        code = cli.main(["serve", *argv, "--store", store.folder, "--port", "0"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield call, run["run_id"]
+    cli.main(["serve", "stop", "--store", store.folder])
+
+
+def test_deploy_list_canary_promote_and_stop_from_the_command_line(serve):
+    call, rid = serve
+    code, out, err = call(rid, "--model", "clf", "--name", "iris", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert set(answer) == {"name", "version", "url", "traffic"}
+    assert (answer["name"], answer["version"], answer["traffic"]) == ("iris", "1", {"1": 100})
+    assert answer["url"].startswith("http://127.0.0.1:") and answer["url"].endswith("/v1/models/iris")
+    code, out, _ = call(rid, "--model", "doubler", "--name", "iris", "--canary-percent", "25")
+    assert code == 0 and out.strip().endswith("(traffic: v1 75%, v2 25%)")
+    code, out, _ = call("list", "--json")
+    [listed] = json.loads(out)
+    assert listed["name"] == "iris" and listed["traffic"] == {"1": 75, "2": 25} and len(listed["versions"]) == 2
+    assert listed["versions"][1]["variable"] == "doubler" and listed["versions"][1]["run_id"] == rid
+    code, out, _ = call("promote", "iris", "--json")
+    assert code == 0 and json.loads(out)["traffic"] == {"2": 100}
+    code, out, err = call("rollback", "iris")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "no earlier version" in err
+    code, out, _ = call("stop", "iris")
+    assert code == 0 and out == "stopped iris\n"
+    code, out, _ = call("list")
+    assert code == 0 and out == "no served models\n"
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["{rid}", "--model", "X"], "numpy.ndarray, not a model"),
+        (["{rid}", "--model", "nope"], "kept no model named 'nope'"),
+        (["{rid}", "--model", "clf", "--step", "nope"], "has no step 'nope'"),
+        (["no-such-run", "--model", "clf"], "No run 'no-such-run'"),
+        (["{rid}"], "--model VARIABLE"),
+        ([], "Name a RUN_ID"),
+        (["list", "--model", "clf"], "takes no --model"),
+        (["promote"], "needs the served model's NAME"),
+        (["stop", "ghost"], "No model named 'ghost'"),
+        (["--model-dir", "/no/such/dir"], "does not exist"),
+        (["{rid}", "--model", "clf", "--canary-percent", "0"], "from 1 to 99"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(serve, argv, message):
+    call, rid = serve
+    code, out, err = call(*[a.format(rid=rid) for a in argv])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("kale-ext: error: ") and message in err, err
+
+
+def test_help_explains_both_forms():
+    out = subprocess.run(
+        [sys.executable, "-m", "kale_ext.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin"},
+    ).stdout
+    assert "kale-ext serve RUN_ID --model VARIABLE" in out and "promote NAME" in out and "--foreground" in out
