@@ -97,7 +97,9 @@ def _write_model(model: Any, kind: str, directory: str) -> str:
         return FILES[kind]
     if kind in ("xgboost", "lightgbm"):
         booster = model.get_booster() if hasattr(model, "get_booster") else getattr(model, "booster_", model)
-        booster.save_model(os.path.join(directory, FILES[kind]))
+        with warnings.catch_warnings():  # XGBoost guesses UBJSON for the .bst KServe's server loads, and says so
+            warnings.simplefilter("ignore", UserWarning)
+            booster.save_model(os.path.join(directory, FILES[kind]))
         return FILES[kind]
     if kind == "pytorch":
         import torch
@@ -148,7 +150,9 @@ def load_file(path: str, kind: str) -> Any:
         import xgboost
 
         booster = xgboost.Booster()
-        booster.load_model(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            booster.load_model(path)
         return booster
     if kind == "lightgbm":
         import lightgbm

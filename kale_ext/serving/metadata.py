@@ -9,6 +9,7 @@ as in V2 metadata. Must not import tornado or jupyter_server; model libraries on
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from typing import Any
 
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm", "pytorch": "torch"}
@@ -97,8 +98,13 @@ def _output(model: Any, kind: str) -> dict[str, Any]:
     if kind == "pytorch":
         linear = _torch_linears(model)
         return {"name": "output-0", "datatype": "FP32", "shape": [-1, linear[-1].out_features if linear else -1]}
-    if kind in ("xgboost", "lightgbm"):
-        return {"name": "output-0", "datatype": "FP32" if kind == "xgboost" else "FP64", "shape": [-1]}
+    if kind in ("xgboost", "lightgbm"):  # their servers answer the Booster's predict: one column per class
+        n = _booster_outputs(model, kind)
+        return {
+            "name": "output-0",
+            "datatype": "FP32" if kind == "xgboost" else "FP64",
+            "shape": [-1, n] if n > 1 else [-1],
+        }
     estimator = final_estimator(model)
     classes = getattr(estimator, "classes_", None)
     if classes is not None and hasattr(classes, "dtype"):
@@ -106,6 +112,15 @@ def _output(model: Any, kind: str) -> dict[str, Any]:
     outputs = getattr(estimator, "n_outputs_", 1)
     shape = [-1, int(outputs)] if isinstance(outputs, int) and outputs > 1 else [-1]
     return {"name": "output-0", "datatype": "FP64", "shape": shape}
+
+
+def _booster_outputs(model: Any, kind: str) -> int:
+    """The number of values a Booster predicts per row (the classes of a multi-class model, else 1)."""
+    if kind == "lightgbm":
+        return int(getattr(model, "booster_", model).num_model_per_iteration())
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    config = json.loads(booster.save_config())
+    return max(1, int(config["learner"]["learner_model_param"].get("num_class", "0")))
 
 
 def explainer_kind(model: Any, kind: str) -> str:

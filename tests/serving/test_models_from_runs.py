@@ -139,3 +139,31 @@ def test_a_cached_step_keeps_its_model_artifacts(leaf):
     again = run_notebook(run["notebook"], store)
     assert [s["status"] for s in again["steps"]] == ["cached", "cached"]
     assert servable(store, again["run_id"]) == servable(store, run["run_id"])
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("api", ["sklearn", "booster"])
+def test_boosted_models_export_to_their_own_format_and_predict_the_same(tmp_path, library, api):
+    from sklearn.datasets import load_iris
+
+    lib = pytest.importorskip(library)
+    X, y = load_iris(return_X_y=True)
+    if api == "sklearn":
+        estimator = lib.XGBClassifier if library == "xgboost" else lib.LGBMClassifier
+        model = estimator(n_estimators=5, **({"verbose": -1} if library == "lightgbm" else {})).fit(X, y)
+        booster = model.get_booster() if library == "xgboost" else model.booster_
+    elif library == "xgboost":
+        model = booster = lib.train({"objective": "multi:softprob", "num_class": 3}, lib.DMatrix(X, label=y), 5)
+    else:
+        model = booster = lib.train({"objective": "multiclass", "num_class": 3, "verbose": -1}, lib.Dataset(X, y), 5)
+    assert model_kind(model) == library
+    meta = export_model(model, str(tmp_path / "m"), kind=library)
+    assert meta["file"] == {"xgboost": "model.bst", "lightgbm": "model.txt"}[library]
+    assert meta["inputs"][0]["shape"] == [-1, 4] and meta["outputs"][0]["shape"] == [-1, 3]
+    assert meta["explainer"]["kind"] == "tree" and meta["format"]["version"]
+    loaded = load_exported(str(tmp_path / "m"))
+    rows = X[:5]
+    if library == "xgboost":
+        assert np.allclose(loaded.predict(lib.DMatrix(rows)), booster.predict(lib.DMatrix(rows)))
+    else:
+        assert np.allclose(loaded.predict(rows), booster.predict(rows))
