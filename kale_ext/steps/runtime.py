@@ -5,7 +5,8 @@ compiled with the filename ``<cell N>`` (N = the notebook cell index, 0-based as
 names the notebook cell and line. ``get_ipython()`` returns a minimal InteractiveShell over the step's namespace,
 created on first use (shell.py), so that %time, %%capture and !cmd work. The namespace is a real ``__main__`` module, as
 in a kernel, so that functions and classes defined in cells pickle by value. Loaded inputs are rebound to it
-(rebinder.py), outputs saved by outputs.py, and any failure described once, as a StepFailure (failure.py).
+(rebinder.py), outputs saved by outputs.py, the models the cells bound kept by models.py, and any failure described
+once, as a StepFailure (failure.py).
 
 Entry points: ``main(spec, argv)`` for the standalone program (a fresh interpreter); ``prepare_namespace`` +
 ``execute_step`` for the warm launcher, which prepares once and forks. Never imports tornado or jupyter_server.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -84,3 +85,32 @@ def test_help_explains_both_forms():
         env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin"},
     ).stdout
     assert "kale-ext serve RUN_ID --model VARIABLE" in out and "promote NAME" in out and "--foreground" in out
+
+
+def test_the_server_outlives_the_command_that_started_it_and_later_commands_find_it(leaf):
+    store, run = leaf
+    from kale_ext.serving.process import read_server
+
+    def kale(*argv):
+        # The real CLI in its own interpreter, with the stand-in as the server program (contract 3's command line).
+        code = (
+            "import sys; from kale_ext.serving import process; from kale_ext import cli\n"
+            f"process.DEFAULT_COMMAND = {STAND_IN!r}\n"
+            "sys.exit(cli.main(sys.argv[1:]))\n"
+        )
+        argv = ["serve", *argv, "--store", store.folder, "--port", "0"]
+        env = {**os.environ, "PYTHONPATH": REPO}
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120, env=env)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    code, out, err = kale(run["run_id"], "--model", "clf", "--name", "bg", "--json")
+    assert code == 0, err
+    info = read_server(os.path.join(store.folder, "serving"))
+    assert info["alive"], "the command has exited; its server runs on"
+    code, out, _ = kale("list", "--json")
+    [listed] = json.loads(out)
+    assert listed["name"] == "bg" and listed["status"] == "ready" and listed["url"] == json.loads(out)[0]["url"]
+    code, out, _ = kale("stop")
+    assert code == 0 and out == "stopped the model server and every model\n"
+    after = read_server(os.path.join(store.folder, "serving"))
+    assert after is None or not after["alive"]
