@@ -125,9 +125,10 @@ def _foreground(manager: Any) -> int:
     """The recorded models, served by a server in this process until Ctrl+C (SIGINT) or SIGTERM."""
     _refuse_second_server(manager)
     manager.write_state()
-    from ..serving.server import serve
+    import importlib
 
-    serve(manager.state_path, manager.host, manager.port)
+    # Part serve-http's server (contract 3): serve(state_path, host, port, **limits) blocks until SIGINT/SIGTERM.
+    importlib.import_module("kale_ext.serving.server").serve(manager.state_path, manager.host, manager.port)
     return 0
 
 

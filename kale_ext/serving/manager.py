@@ -23,6 +23,9 @@ from . import observe, process
 from .process import ServerProcess, ServerStartError, read_server
 from .sources import check_loads, export_from_run, servable
 
+# The method ServingManager.list shadows the builtin inside the class: its annotations use these.
+Rows = list[dict[str, Any]]
+Lines = list[str]
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")  # a KServe InferenceService name (DNS-1035 label)
 
 
@@ -47,7 +50,7 @@ class ServingManager:
         self.server_args = list(server_args or [])
 
     # ------------------------------------------------------------------------------------------------------ reads
-    def servable(self, run_id: str) -> list[dict[str, Any]]:
+    def servable(self, run_id: str) -> Rows:
         return servable(self.store, run_id)
 
     def server(self) -> dict[str, Any] | None:
@@ -56,7 +59,7 @@ class ServingManager:
             info["alive"] = self.process.running() is not None
         return info
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> Rows:
         rows = self.store.served_versions()
         names = sorted({r["name"] for r in rows})
         server = self.process.running()
@@ -82,7 +85,7 @@ class ServingManager:
         lines = observe.tail(os.path.join(self.folder, "requests.log"), 100_000, 8 << 20)
         return observe.summarize(text or "", lines)
 
-    def recent_requests(self, limit: int = 50) -> list[str]:
+    def recent_requests(self, limit: int = 50) -> Lines:
         return observe.tail(os.path.join(self.folder, "requests.log"), limit)
 
     # ----------------------------------------------------------------------------------------------------- writes
@@ -203,7 +206,7 @@ class ServingManager:
             raise InvalidRequestError("Name the run and the model variable to serve (or a model directory).")
         return export_from_run(self.store, run_id, variable, step)
 
-    def _live(self, name: str) -> list[dict[str, Any]]:
+    def _live(self, name: str) -> Rows:
         live = self.store.served_versions(name)
         if not live:
             served = sorted({r["name"] for r in self.store.served_versions()})

@@ -83,7 +83,7 @@ def n_features(model: Any, kind: str) -> int:
     else:
         linear = _torch_linears(model)
         n = linear[0].in_features if linear else None
-    return int(n) if isinstance(n, int) or hasattr(n, "__index__") else -1
+    return int(n.__index__()) if n is not None and hasattr(n, "__index__") else -1
 
 
 def tensors(model: Any, kind: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
