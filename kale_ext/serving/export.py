@@ -25,6 +25,7 @@ from .metadata import explainer_kind, feature_names, library_version, tensors
 MODEL_JSON = "kale-model.json"
 FILES = {"sklearn": "model.joblib", "xgboost": "model.bst", "lightgbm": "model.txt", "pytorch": "model.pt"}
 PYFUNC_FILE = "model.pkl"
+BACKGROUND = "background.npy"
 
 
 class ModelExportError(KaleError):
@@ -39,10 +40,12 @@ def export_model(
     kind: str,
     source: dict[str, Any] | None = None,
     transformer: dict[str, Any] | None = None,
+    background: Any = None,
 ) -> dict[str, Any]:
     """Write ``model`` into ``directory`` (created; must not exist yet) and answer its kale-model.json.
 
-    ``transformer``: {"source": PYTHON_SOURCE, "preprocess": NAME | None, "postprocess": NAME | None} or None."""
+    ``transformer``: {"source": PYTHON_SOURCE, "preprocess": NAME | None, "postprocess": NAME | None} or None;
+    ``background``: a small sample of the training rows (a 2-D numpy array) for the explainer, or None."""
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
@@ -60,6 +63,11 @@ def export_model(
             "explainer": {"kind": explainer_kind(model, kind), "background": None},
             "source": source,
         }
+        if background is not None:
+            import numpy as np
+
+            np.save(os.path.join(staging, BACKGROUND), np.asarray(background), allow_pickle=False)
+            meta["explainer"]["background"] = BACKGROUND
         if transformer is not None:
             with open(os.path.join(staging, "transformer.py"), "w") as f:
                 f.write(transformer["source"])

@@ -4,7 +4,8 @@ A run keeps the model-typed values its steps bound (artifacts with a ``kind``, r
 step's result.json). ``servable`` lists them; ``export_from_run`` loads one through the serializers and exports it
 (export.py) into ``<store>/models/<hash>/``, once per content hash, with its lineage (run, step, variable, hash) and,
 when the notebook defines them, its transformer functions (the run's prelude: imports and functions cells, after the
-run's parameter values). The function names come from the notebook's ``kale_ext`` settings ``"serving":
+run's parameter values), and a background sample of the training matrix for the explainer (up to 100 rows of the
+first input of the model's step that is a numeric matrix as wide as the model). The function names come from the notebook's ``kale_ext`` settings ``"serving":
 {"preprocess", "postprocess"}`` (default: ``preprocess`` and ``postprocess``). Must not import tornado or
 jupyter_server.
 """
@@ -29,6 +30,8 @@ SERVABLE = (
     "callable predict method"
 )
 _LOCK = threading.Lock()  # prelude_main swaps the process's __main__: one export at a time
+BACKGROUND_ROWS = 100
+MATRIX_TYPES = ("numpy.ndarray", "pandas.core.frame.DataFrame")
 DEFAULT_FUNCTIONS = {"preprocess": "preprocess", "postprocess": "postprocess"}
 
 
@@ -103,7 +106,10 @@ def export_from_run(store: Any, run_id: str, variable: str, step: str | None = N
                 f"{exc}).",
                 details={"path": artifact["path"]},
             ) from None
-        meta = export_model(model, directory, kind=artifact["kind"], source=source, transformer=transformer)
+        background = background_sample(store, run_id, artifact["step"], model, artifact["kind"])
+        meta = export_model(
+            model, directory, kind=artifact["kind"], source=source, transformer=transformer, background=background
+        )
     check_loads(directory)
     return directory, meta
 
@@ -141,6 +147,32 @@ def prelude_main(row: dict[str, Any]) -> Iterator[None]:
             sys.modules["__main__"] = saved
         MAIN_REFERENCES.clear()
         MAIN_REFERENCES.update(references)
+
+
+def background_sample(store: Any, run_id: str, step: str, model: Any, kind: str, rows: int = BACKGROUND_ROWS) -> Any:
+    """Up to ``rows`` rows (a fixed random choice) of the training matrix the model's step read: its first input that
+    is a numeric 2-D array or DataFrame as wide as the model's input; None when it read none."""
+    from ..marshal import ArtifactEntry, load_value
+    from .metadata import n_features
+
+    width = n_features(model, kind)
+    if width <= 0:
+        return None
+    [record] = [s for s in store.get_run(run_id)["steps"] if s["name"] == step]
+    for consumed in record["inputs"]:
+        for candidate in store.step_artifacts(consumed["producer_run"], consumed["producer"]):
+            if candidate["name"] != consumed["name"] or candidate["type"] not in MATRIX_TYPES:
+                continue
+            import numpy as np
+
+            try:
+                matrix = np.asarray(load_value(ArtifactEntry.from_json(candidate)), dtype=np.float64)
+            except (ValueError, TypeError):  # not numeric
+                continue
+            if matrix.ndim == 2 and matrix.shape[1] == width and len(matrix):
+                chosen = np.random.default_rng(0).choice(len(matrix), size=min(rows, len(matrix)), replace=False)
+                return matrix[np.sort(chosen)]
+    return None
 
 
 def check_loads(directory: str) -> None:

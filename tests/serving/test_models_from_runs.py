@@ -52,7 +52,10 @@ def test_an_exported_wine_model_loads_back_and_scores_as_in_the_run(wine, variab
     assert meta["format"]["version"].count(".") >= 1
     assert meta["inputs"] == [{"name": "input-0", "datatype": "FP64", "shape": [-1, 13]}]
     assert meta["outputs"] == [{"name": "output-0", "datatype": "INT64", "shape": [-1]}]
-    assert meta["explainer"] == {"kind": explainer, "background": None}
+    assert meta["explainer"] == {"kind": explainer, "background": "background.npy"}
+    background = np.load(os.path.join(directory, "background.npy"))
+    X_train = artifact(store, rid, "preprocess", "X_train")
+    assert background.shape == (100, 13) and all(any(np.array_equal(r, t) for t in X_train) for r in background)
     assert meta["transformer"] is None, "the wine notebook defines no preprocess/postprocess function"
     step = f"train_{variable}"
     assert meta["source"] == {"run_id": rid, "step": step, "variable": variable, "hash": meta["source"]["hash"]}
