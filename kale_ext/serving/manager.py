@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any
 
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
@@ -38,6 +39,7 @@ class ServingManager:
         port: int = 8080,
         server_command: tuple[str, ...] | list[str] | None = None,
         server_args: list[str] | None = None,
+        ready_timeout: float = 60.0,
     ) -> None:
         """``server_command``: the server program and its leading arguments (default: process.DEFAULT_COMMAND,
         ``python -m kale_ext.serving.server``); ``server_args``: its limits, e.g. ["--max-body-bytes", "1048576"]."""
@@ -48,6 +50,7 @@ class ServingManager:
         self.state_path = os.path.join(self.folder, "state.json")
         self.process = ServerProcess(self.folder, server_command or process.DEFAULT_COMMAND)
         self.server_args = list(server_args or [])
+        self.ready_timeout = ready_timeout  # a deploy waits this long for the server to report the version ready
 
     # ------------------------------------------------------------------------------------------------------ reads
     def servable(self, run_id: str) -> Rows:
@@ -103,10 +106,41 @@ class ServingManager:
         """Serve a run's model (``run_id`` + ``variable``, optionally its ``step``) or a model directory. ``start``
         False: record it and write state.json without starting a server (`kale-ext serve --foreground` runs one)."""
         directory, meta = self._resolve(run_id, variable, model_dir, step)
-        source = meta.get("source") or {}
         name = _check_name(name or default_name(variable or os.path.basename(os.path.normpath(model_dir or directory))))
         if canary_percent is not None and not (isinstance(canary_percent, int) and 0 < canary_percent < 100):
             raise InvalidRequestError(f"The canary percent must be an integer from 1 to 99, not {canary_percent!r}.")
+        if start and self.process.running() is None:
+            # Started first, on what is recorded now: when it cannot start, nothing is recorded as served.
+            self.write_state()
+            self.process.start(self.state_path, self.host, self.port, self.server_args)
+        with self.store.served_transaction():  # the versions read and the one written: one write transaction
+            version = self._add_version(name, directory, meta, canary_percent)
+        self.apply(start=start)
+        if start:
+            self._wait_ready(name, version)
+        return self._answer(name, version)
+
+    def _wait_ready(self, name: str, version: str) -> None:
+        """Until the server answers that this version is ready (it reloads state.json within a second)."""
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            server = self.process.running()
+            if server is None:
+                raise ServerStartError(f"The model server stopped; see {os.path.join(self.folder, 'server.log')}.")
+            code = _get_status(f"{server['url']}/v2/models/{name}/versions/{version}/ready")
+            if code == 200:
+                return
+            if time.monotonic() > deadline:
+                raise ServerStartError(
+                    f"The model server did not report {name} version {version} ready within {self.ready_timeout:.0f} "
+                    f"s (last answer: {code}). It stays deployed; `kale-ext serve list` shows its status, "
+                    f"{os.path.join(self.folder, 'server.log')} the server's messages.",
+                    code="serving.not_ready",
+                )
+            time.sleep(0.05)
+
+    def _add_version(self, name: str, directory: str, meta: dict[str, Any], canary_percent: int | None) -> str:
+        source = meta.get("source") or {}
         live = self.store.served_versions(name)
         version = self.store.next_served_version(name)
         row = {
@@ -125,15 +159,15 @@ class ServingManager:
             self.store.update_served(name, add={**row, "traffic": canary_percent}, traffic=traffic, stop=retire)
         else:  # the first version, or KServe's default rollout: the new version takes all traffic
             self.store.update_served(name, add={**row, "traffic": 100}, stop=[r["version"] for r in live])
-        try:
-            self.apply(start=start)
-        except ServerStartError:  # nothing serves the new version: the record must not say it is served
-            self.store.update_served(name, stop=[version])
-            self.write_state()
-            raise
-        return self._answer(name, version)
+        return version
 
     def promote(self, name: str) -> dict[str, Any]:
+        with self.store.served_transaction():
+            newest = self._promote(name)
+        self.apply()
+        return self._answer(name, newest)
+
+    def _promote(self, name: str) -> str:
         live = self._live(name)
         if len(live) < 2:
             raise ConflictError(
@@ -141,10 +175,15 @@ class ServingManager:
             )
         newest = live[-1]["version"]
         self.store.update_served(name, traffic={newest: 100}, stop=[r["version"] for r in live[:-1]])
-        self.apply()
-        return self._answer(name, newest)
+        return newest
 
     def rollback(self, name: str) -> dict[str, Any]:
+        with self.store.served_transaction():
+            back = self._rollback(name)
+        self.apply()
+        return self._answer(name, back)
+
+    def _rollback(self, name: str) -> str:
         live = self._live(name)
         if len(live) < 2:
             raise ConflictError(
@@ -156,8 +195,7 @@ class ServingManager:
         self.store.update_served(
             name, traffic={back["version"]: back["traffic"] + newest["traffic"]}, stop=[newest["version"]]
         )
-        self.apply()
-        return self._answer(name, back["version"])
+        return back["version"]
 
     def stop(self, name: str | None = None) -> None:
         """Stop one model (all its versions), or with None the server and every model."""
@@ -166,8 +204,8 @@ class ServingManager:
             self.write_state()
             self.process.stop()
             return
-        live = self._live(name)
-        self.store.update_served(name, stop=[r["version"] for r in live])
+        with self.store.served_transaction():
+            self.store.update_served(name, stop=[r["version"] for r in self._live(name)])
         self.apply()
 
     def apply(self, *, start: bool = True) -> None:

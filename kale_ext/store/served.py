@@ -22,6 +22,11 @@ class ServedModels:
     def _conn(self) -> Connection:  # pragma: no cover - Store defines it
         raise NotImplementedError
 
+    def served_transaction(self) -> Connection:
+        """A write transaction (``with store.served_transaction(): ...``) in which the served versions read and the
+        changes made are one: two processes deploying under one name at once get distinct versions."""
+        return self._conn()
+
     def model_artifacts(self, run_id: str) -> list[dict[str, Any]]:
         """The model-typed artifacts of the run's succeeded (or cached) steps, in the run's step order."""
         rows = self._conn().execute(

@@ -3,7 +3,7 @@ so that the ServingManager's lifecycle is tested against a real process over rea
 
 `python stand_in_server.py --state STATE_JSON [--host H] [--port P] [other limits, ignored]`: loads every version of
 state.json (kale-model.json + the model file, through kale_ext.serving.export.load_exported), reloads it on SIGHUP
-and when its mtime changes, writes server.json once it listens, answers `GET /v2/models/NAME/ready`, `POST
+and when its mtime changes, writes server.json once it listens, answers `GET /v2/models/NAME[/versions/VERSION]/ready`, `POST
 /v1/models/NAME:predict` (the version chosen by a deterministic weighted round robin over the traffic), `GET
 /metrics` (contract 3's names), and appends one line per request to requests.log. Nothing more: the protocols
 themselves are part serve-http's.
@@ -99,8 +99,9 @@ def handler_for(state: State, folder: str):
             if self.path == "/metrics":
                 return self.send(200, state.metrics(), "text/plain; version=0.0.4")
             parts = self.path.strip("/").split("/")
-            if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "ready":
-                if parts[2] in state.models:
+            if len(parts) in (4, 6) and parts[:2] == ["v2", "models"] and parts[-1] == "ready":
+                model = state.models.get(parts[2])
+                if model is not None and (len(parts) == 4 or parts[4] in model["versions"]):
                     return self.send(200, {"name": parts[2], "ready": True})
                 return self.send(404, {"error": f"Model with name {parts[2]} does not exist."})
             self.send(404, {"error": "not found"})
@@ -132,7 +133,8 @@ def main() -> None:
     folder = os.path.dirname(os.path.abspath(args.state))
     state = State(args.state)
     state.reload()
-    signal.signal(signal.SIGHUP, lambda *_: state.reload())
+    wake = threading.Event()  # reloads happen on the watcher thread only: one at a time, never inside a handler
+    signal.signal(signal.SIGHUP, lambda *_: wake.set())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = ThreadingHTTPServer((args.host, args.port), handler_for(state, folder))
     host, port = server.server_address[:2]
@@ -151,9 +153,10 @@ def main() -> None:
 
     def watch() -> None:
         while True:
-            time.sleep(0.2)
+            hup = wake.wait(0.2)
+            wake.clear()
             try:
-                if os.stat(args.state).st_mtime_ns != state.mtime:
+                if hup or os.stat(args.state).st_mtime_ns != state.mtime:
                     state.reload()
             except (OSError, ValueError):
                 pass
