@@ -31,6 +31,7 @@ SERVABLE = (
 )
 _LOCK = threading.Lock()  # prelude_main swaps the process's __main__: one export at a time
 BACKGROUND_ROWS = 100
+BACKGROUND_MAX_BYTES = 256 << 20
 MATRIX_TYPES = ("numpy.ndarray", "pandas.core.frame.DataFrame")
 DEFAULT_FUNCTIONS = {"preprocess": "preprocess", "postprocess": "postprocess"}
 
@@ -95,23 +96,37 @@ def export_from_run(store: Any, run_id: str, variable: str, step: str | None = N
 
     source = {"run_id": run_id, "step": artifact["step"], "variable": variable, "hash": artifact["hash"]}
     transformer = transformer_for(store, run_id)
-    # A model of a class the notebook defines refers to that class in the step's __main__: it loads where the run's
-    # prelude ran, and is exported from there, by value (cloudpickle pickles __main__'s classes by value).
-    with _LOCK, prelude_main(store.run_row(run_id)):
-        try:
-            model = load_value(ArtifactEntry.from_json(artifact))
-        except Exception as exc:
-            raise ModelLoadError(
-                f"Cannot load model {variable!r} of run {run_id} from {artifact['path']} ({type(exc).__name__}: "
-                f"{exc}).",
-                details={"path": artifact["path"]},
-            ) from None
+    entry = ArtifactEntry.from_json(artifact)
+    try:
+        model = load_value(entry)
+        context: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    except Exception:
+        # A model of a class the notebook defines refers to that class in the step's __main__: it loads where the
+        # run's prelude ran, and is exported from there, by value (cloudpickle pickles __main__'s classes by value).
+        context = _prelude_context(store.run_row(run_id))
+        model = None
+    with context:
+        if model is None:
+            try:
+                model = load_value(entry)
+            except Exception as exc:
+                raise ModelLoadError(
+                    f"Cannot load model {variable!r} of run {run_id} from {artifact['path']} "
+                    f"({type(exc).__name__}: {exc}).",
+                    details={"path": artifact["path"]},
+                ) from None
         background = background_sample(store, run_id, artifact["step"], model, artifact["kind"])
         meta = export_model(
             model, directory, kind=artifact["kind"], source=source, transformer=transformer, background=background
         )
     check_loads(directory)
     return directory, meta
+
+
+@contextlib.contextmanager
+def _prelude_context(row: dict[str, Any]) -> Iterator[None]:
+    with _LOCK, prelude_main(row):
+        yield
 
 
 @contextlib.contextmanager
@@ -162,6 +177,8 @@ def background_sample(store: Any, run_id: str, step: str, model: Any, kind: str,
     for consumed in record["inputs"]:
         for candidate in store.step_artifacts(consumed["producer_run"], consumed["producer"]):
             if candidate["name"] != consumed["name"] or candidate["type"] not in MATRIX_TYPES:
+                continue
+            if candidate["size"] > BACKGROUND_MAX_BYTES:  # a sample is not worth loading a huge matrix
                 continue
             import numpy as np
 

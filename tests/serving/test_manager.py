@@ -126,13 +126,14 @@ def test_metrics_and_recent_requests_come_from_the_server(manager, leaf):
 
 
 def test_a_kserve_model_directory_is_served_and_bad_ones_are_refused(manager, leaf, tmp_path):
-    store, run = leaf
-    from kale_ext.serving.sources import export_from_run
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
 
-    directory, _ = export_from_run(store, run["run_id"], "clf")
+    store, run = leaf
     plain = tmp_path / "iris-dir"
     plain.mkdir()
-    shutil.copy(os.path.join(directory, "model.joblib"), plain / "model.joblib")  # KServe's layout, no kale-model.json
+    # KServe's layout, no kale-model.json (a model of the same bytes as a run's would share that run's export folder)
+    joblib.dump(DecisionTreeClassifier(random_state=0).fit(*load_iris(return_X_y=True)), plain / "model.joblib")
     answer = manager.deploy(model_dir=str(plain))
     assert answer["name"] == "iris-dir"
     [row] = store.served_versions("iris-dir")
