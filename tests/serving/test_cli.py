@@ -114,3 +114,24 @@ def test_the_server_outlives_the_command_that_started_it_and_later_commands_find
     assert code == 0 and out == "stopped the model server and every model\n"
     after = read_server(os.path.join(store.folder, "serving"))
     assert after is None or not after["alive"]
+
+
+def test_foreground_records_the_deploy_and_runs_the_server_in_this_process(serve, leaf, monkeypatch):
+    import types
+
+    call, rid = serve
+    store, _ = leaf
+    calls = []
+    server = types.ModuleType("kale_ext.serving.server")  # part serve-http's module, as contract 3 names it
+    server.serve = lambda state_path, host, port, **limits: calls.append(
+        (state_path, host, port, json.load(open(state_path)))
+    )
+    monkeypatch.setitem(sys.modules, "kale_ext.serving.server", server)
+    code, out, err = call(rid, "--model", "clf", "--name", "fg", "--foreground")
+    assert code == 0, err
+    [(state_path, host, port, state)] = calls
+    assert state_path == os.path.join(store.folder, "serving", "state.json") and (host, port) == ("127.0.0.1", 0)
+    assert state["models"]["fg"]["traffic"] == {"1": 100}
+    assert not os.path.exists(os.path.join(store.folder, "serving", "server.json")), "no background server started"
+    code, _, _ = call("--foreground")
+    assert code == 0 and len(calls) == 2, "--foreground alone serves what is recorded"
