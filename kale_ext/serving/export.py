@@ -50,34 +50,7 @@ def export_model(
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
     try:
-        name = _write_model(model, kind, staging)
-        inputs, outputs = tensors(model, kind)
-        meta: dict[str, Any] = {
-            "kind": kind,
-            "file": name,
-            "format": {"name": kind, "version": library_version(kind)},
-            "inputs": inputs,
-            "outputs": outputs,
-            "feature_names": feature_names(model, kind),
-            "transformer": None,
-            "explainer": {"kind": explainer_kind(model, kind), "background": None},
-            "source": source,
-        }
-        if background is not None:
-            import numpy as np
-
-            np.save(os.path.join(staging, BACKGROUND), np.asarray(background), allow_pickle=False)
-            meta["explainer"]["background"] = BACKGROUND
-        if transformer is not None:
-            with open(os.path.join(staging, "transformer.py"), "w") as f:
-                f.write(transformer["source"])
-            meta["transformer"] = {
-                "file": "transformer.py",
-                "preprocess": transformer.get("preprocess"),
-                "postprocess": transformer.get("postprocess"),
-            }
-        with open(os.path.join(staging, MODEL_JSON), "w") as f:
-            json.dump(meta, f, indent=1)
+        meta = _write_directory(model, kind, staging, source, transformer, background)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise ModelExportError(
@@ -94,6 +67,41 @@ def export_model(
                 f"Cannot create the model directory {directory}: it exists and is not one."
             ) from None
         return read_model_json(directory)  # another process exported the same model meanwhile
+    return meta
+
+
+def _write_directory(
+    model: Any, kind: str, staging: str, source: Any, transformer: dict[str, Any] | None, background: Any
+) -> dict[str, Any]:
+    """The model file, the explainer's background, transformer.py and kale-model.json, in ``staging``."""
+    name = _write_model(model, kind, staging)
+    inputs, outputs = tensors(model, kind)
+    meta: dict[str, Any] = {
+        "kind": kind,
+        "file": name,
+        "format": {"name": kind, "version": library_version(kind)},
+        "inputs": inputs,
+        "outputs": outputs,
+        "feature_names": feature_names(model, kind),
+        "transformer": None,
+        "explainer": {"kind": explainer_kind(model, kind), "background": None},
+        "source": source,
+    }
+    if background is not None:
+        import numpy as np
+
+        np.save(os.path.join(staging, BACKGROUND), np.asarray(background), allow_pickle=False)
+        meta["explainer"]["background"] = BACKGROUND
+    if transformer is not None:
+        with open(os.path.join(staging, "transformer.py"), "w") as f:
+            f.write(transformer["source"])
+        meta["transformer"] = {
+            "file": "transformer.py",
+            "preprocess": transformer.get("preprocess"),
+            "postprocess": transformer.get("postprocess"),
+        }
+    with open(os.path.join(staging, MODEL_JSON), "w") as f:
+        json.dump(meta, f, indent=1)
     return meta
 
 
