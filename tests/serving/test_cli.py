@@ -103,14 +103,16 @@ def test_the_server_outlives_the_command_that_started_it_and_later_commands_find
         proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120, env=env)
         return proc.returncode, proc.stdout, proc.stderr
 
-    code, out, err = kale(run["run_id"], "--model", "clf", "--name", "bg", "--json")
-    assert code == 0, err
-    info = read_server(os.path.join(store.folder, "serving"))
-    assert info["alive"], "the command has exited; its server runs on"
-    code, out, _ = kale("list", "--json")
-    [listed] = json.loads(out)
-    assert listed["name"] == "bg" and listed["status"] == "ready" and listed["url"] == json.loads(out)[0]["url"]
-    code, out, _ = kale("stop")
+    try:
+        code, out, err = kale(run["run_id"], "--model", "clf", "--name", "bg", "--json")
+        assert code == 0, err
+        info = read_server(os.path.join(store.folder, "serving"))
+        assert info["alive"], "the command has exited; its server runs on"
+        code, out, _ = kale("list", "--json")
+        [listed] = json.loads(out)
+        assert listed["name"] == "bg" and listed["status"] == "ready" and listed["url"] == json.loads(out)[0]["url"]
+    finally:
+        code, out, _ = kale("stop")
     assert code == 0 and out == "stopped the model server and every model\n"
     after = read_server(os.path.join(store.folder, "serving"))
     assert after is None or not after["alive"]
