@@ -32,6 +32,7 @@ from .registry import Limits, Registry, build_registry, read_state
 
 log = logging.getLogger("kale_ext.serving")
 RELOAD_INTERVAL_S = 0.5
+INFERENCE_SUFFIXES = (":predict", ":explain", "/infer")
 START_LOAD_TIMEOUT_S = 30.0  # how long a start waits for its models before announcing itself anyway
 LOG_ROTATE_BYTES = 16 * 1024 * 1024
 DRAIN_TIMEOUT_S = 10.0
@@ -96,11 +97,12 @@ class InferenceServer:
     def _observe(self, method: str, url: str, response: Response, seconds: float) -> None:
         if response.model is None:
             return
-        known = response.model in self.registry.models
-        if known:
+        path = url.partition("?")[0].replace(" ", "%20")
+        # The metrics count inference (predict, infer, explain), not the metadata and readiness probes of clients
+        # and of the manager; the request log has every request that names a model.
+        if response.model in self.registry.models and path.endswith(INFERENCE_SUFFIXES):
             self.metrics.observe_request(response.model, response.version, response.protocol, response.status, seconds)
         stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        path = url.partition("?")[0].replace(" ", "%20")
         self._log_lines.append(
             f"{stamp} {response.model.replace(' ', '_')} {response.version} {response.protocol} {method} {path} "
             f"{response.status} {seconds * 1000:.3f}\n"

@@ -5,7 +5,8 @@ compiled with the filename ``<cell N>`` (N = the notebook cell index, 0-based as
 names the notebook cell and line. ``get_ipython()`` returns a minimal InteractiveShell over the step's namespace,
 created on first use (shell.py), so that %time, %%capture and !cmd work. The namespace is a real ``__main__`` module, as
 in a kernel, so that functions and classes defined in cells pickle by value. Loaded inputs are rebound to it
-(rebinder.py), outputs saved by outputs.py, and any failure described once, as a StepFailure (failure.py).
+(rebinder.py), outputs saved by outputs.py, the models the cells bound kept by models.py, and any failure described
+once, as a StepFailure (failure.py).
 
 Entry points: ``main(spec, argv)`` for the standalone program (a fresh interpreter); ``prepare_namespace`` +
 ``execute_step`` for the warm launcher, which prepares once and forks. Never imports tornado or jupyter_server.
@@ -26,6 +27,7 @@ from typing import Any
 
 from ..notebook.ipython import transform
 from .failure import StepFailure, cell_filename, imports_filename
+from .models import bound_names, find_models, save_models, snapshot
 from .outputs import save_outputs, to_json_value
 from .rebinder import Rebinder
 from .shell import install_shell_factory, make_shell, uses_shell
@@ -101,7 +103,14 @@ def execute_step(
     """Run the step and write its result JSON; returns the process exit code. ``module`` is a prepared namespace
     (the zygote's, already holding parameters and prelude); without it the namespace is prepared here."""
     t0 = time.time()
-    result: dict[str, Any] = {"step": spec.name, "status": "failed", "outputs": {}, "metrics": {}, "error": None}
+    result: dict[str, Any] = {
+        "step": spec.name,
+        "status": "failed",
+        "outputs": {},
+        "models": {},
+        "metrics": {},
+        "error": None,
+    }
     timings: dict[str, float] = {}
     try:
         if prelude_error is not None:
@@ -120,11 +129,15 @@ def execute_step(
         _load_inputs(job.get("inputs", {}), ns)
         timings["load_s"] = time.time() - t
         t = time.time()
+        before = snapshot(ns)
         for cell in spec.cells:
             run_source(cell["source"], cell_filename(cell["index"]), ns)
         timings["cells_s"] = time.time() - t
         t = time.time()
         result["outputs"] = save_outputs(spec, ns, job["output_dir"])
+        # The models the step binds are kept for serving, also those no later step reads (leaf training steps).
+        models = find_models(ns, bound_names(ns, before))
+        result["models"] = save_models(models, ns, result["outputs"], job["output_dir"])
         timings["save_s"] = time.time() - t
         result["metrics"] = {m: to_json_value(ns[m]) for m in spec.metrics if m in ns}
         result["status"] = "succeeded"

@@ -3,7 +3,8 @@
 ``Store(folder)`` opens ``folder/kale.db`` and migrates its schema (schema.py); ``store_dir_for(notebook)`` is the
 default folder (``.kale/`` beside the notebook, or ``$KALE_EXT_HOME``). Modules: connection.py (the connection,
 transactions, StoreError), schema.py (migrations by ``PRAGMA user_version``), db.py (Store: writes, cache lookups,
-recovery), records.py (the run records, in a fixed number of queries). Plain Python (sqlite3 only); never imports
+recovery), records.py (the run records, in a fixed number of queries), served.py (model artifacts of runs and the
+served models' versions and traffic). Plain Python (sqlite3 only); never imports
 tornado or jupyter_server.
 """
 

@@ -25,6 +25,7 @@ from ..runners.local.identity import driver_alive, process_token
 from . import records
 from .connection import Connection, StoreError, connect
 from .schema import migrate
+from .served import ServedModels
 
 ENV_HOME = "KALE_EXT_HOME"
 RUN_FINAL = ("succeeded", "failed", "cancelled", "interrupted")
@@ -65,7 +66,7 @@ STEP_COLUMNS = frozenset(
 INTERRUPTED = "The process driving this run stopped before it finished; resume it to continue."
 
 
-class Store:
+class Store(ServedModels):
     def __init__(self, folder: str) -> None:
         self.folder = os.path.abspath(folder)
         self.path = os.path.join(self.folder, "kale.db")
@@ -174,14 +175,28 @@ class Store:
             c.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
 
     def record_artifacts(self, run_id: str, step: str, entries: list[dict[str, Any]]) -> dict[str, int]:
+        """Each entry a manifest entry, with optionally "role" ("output", the default, or "model": a model no later
+        step reads) and "kind" (the serving kind of a model); answers {name: artifact id}."""
         now = time.time()
         ids: dict[str, int] = {}
         with self._conn() as c:
             for e in entries:
                 cur = c.execute(
-                    "INSERT INTO artifacts (run_id, step, name, path, serializer, hash, size, type, created) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)",
-                    (run_id, step, e["name"], e["path"], e["serializer"], e["hash"], e["size"], e["type"], now),
+                    "INSERT INTO artifacts (run_id, step, name, path, serializer, hash, size, type, created, role, "
+                    "kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        step,
+                        e["name"],
+                        e["path"],
+                        e["serializer"],
+                        e["hash"],
+                        e["size"],
+                        e["type"],
+                        now,
+                        e.get("role") or "output",
+                        e.get("kind"),
+                    ),
                 )
                 assert cur.lastrowid is not None  # an INSERT into a rowid table always sets it
                 ids[e["name"]] = cur.lastrowid
@@ -226,7 +241,8 @@ class Store:
         rows = (
             self._conn()
             .execute(
-                "SELECT id, name, path, serializer, hash, size, type FROM artifacts WHERE run_id = ? AND step = ? ORDER BY id",
+                "SELECT id, name, path, serializer, hash, size, type, role, kind FROM artifacts "
+                "WHERE run_id = ? AND step = ? ORDER BY id",
                 (run_id, step),
             )
             .fetchall()

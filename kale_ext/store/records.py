@@ -32,7 +32,8 @@ def run_record(c: Connection, run_id: str, folder: str) -> dict[str, Any]:
         steps = c.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)).fetchall()
         outputs = _by_step(
             c.execute(
-                "SELECT step, name, serializer, hash, size, type, path FROM artifacts WHERE run_id = ? ORDER BY id",
+                "SELECT step, name, serializer, hash, size, type, path FROM artifacts WHERE run_id = ? AND role = 'output' "
+                "ORDER BY id",
                 (run_id,),
             ),
             OUTPUT_KEYS,

@@ -121,6 +121,31 @@ def _v2(c: Connection) -> None:
     c.execute("CREATE INDEX IF NOT EXISTS runs_created ON runs(created)")
 
 
+def _v3(c: Connection) -> None:
+    # role: "output" (a variable later steps read) or "model" (a model the step bound that no later step reads, kept
+    # for serving); kind: the serving kind of a model artifact of either role ("sklearn", ...), NULL for other values.
+    _add_column(c, "artifacts", "role", "TEXT NOT NULL DEFAULT 'output'")
+    _add_column(c, "artifacts", "kind", "TEXT")
+    c.execute("CREATE INDEX IF NOT EXISTS artifacts_models ON artifacts(run_id, kind) WHERE kind IS NOT NULL")
+    c.execute(
+        """CREATE TABLE IF NOT EXISTS served_models (
+            name TEXT NOT NULL,            -- the served name (a KServe InferenceService name)
+            version TEXT NOT NULL,         -- "1", "2", ... per name, never reused
+            run_id TEXT,                   -- lineage; NULL for a model deployed from a model directory
+            step TEXT,
+            variable TEXT,
+            hash TEXT,                     -- the content hash of the model's artifact (or of its model file)
+            kind TEXT NOT NULL,
+            model_dir TEXT NOT NULL,
+            traffic INTEGER NOT NULL,      -- percent of the name's requests; the live versions of a name sum to 100
+            created REAL NOT NULL,
+            stopped REAL,                  -- NULL while served
+            PRIMARY KEY (name, version)
+        )"""
+    )
+    c.execute("CREATE INDEX IF NOT EXISTS served_live ON served_models(stopped, name)")
+
+
 def _add_column(c: Connection, table: str, column: str, declaration: str) -> None:
     """ALTER TABLE ... ADD COLUMN unless the column exists: a store at version 0 may come from any earlier kale-ext,
     whose tables may already have some of the later columns. Names and declarations are this module's constants."""
@@ -138,6 +163,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, steps, artifacts, lineage, metrics", _v1),
     Migration(2, "runs carry their backend and its id for them; indexes for unfinished and newest runs", _v2),
+    Migration(3, "artifacts carry their role and model kind; the served models and their versions", _v3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

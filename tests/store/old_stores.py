@@ -169,3 +169,22 @@ def _insert_run(conn: sqlite3.Connection, folder: str, run_id: str, status: str,
                 json.dumps({"load_s": 0.1}) if finished else None,
             ),
         )
+
+
+def write_v2_store(folder: str) -> str:
+    """A store at schema version 2 (before artifacts carried a role and kind, and before served models): the v1
+    store migrated by migrations 1 and 2, exactly as kale-ext up to issue 9 left it. Returns the database's path."""
+    from kale_ext.store.schema import MIGRATIONS
+
+    path = write_v1_store(folder)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+
+    class _C:  # the migrations' Connection interface: execute
+        execute = staticmethod(conn.execute)
+
+    for migration in MIGRATIONS[:2]:
+        migration.apply(_C())  # type: ignore[arg-type]
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    return path

@@ -37,7 +37,7 @@ def version(path):
 
 def test_migrations_are_numbered_one_by_one():
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 2
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
 
 
 @pytest.mark.parametrize("without_driver_signal", [False, True], ids=["v1", "v1-before-driver-signal"])
@@ -163,7 +163,7 @@ def test_two_processes_opening_the_same_old_store_migrate_it_once(tmp_path):
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     outs = sorted(out.strip() for out, _ in results)
-    assert outs == ["local 2 [1, 2]", "local 2 []"], "one process migrates, the other finds it done"
+    assert outs == ["local 2 [1, 2, 3]", "local 2 []"], "one process migrates, the other finds it done"
     assert version(tmp_path / "kale.db") == SCHEMA_VERSION
     assert [c for c in _column_list(tmp_path / "kale.db") if c in ("runner", "external_id")] == [
         "runner",
@@ -201,3 +201,27 @@ def test_the_cli_refuses_a_too_new_store_with_exit_2_and_one_line(tmp_path):
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and f"schema version {SCHEMA_VERSION + 1}" in proc.stderr
+
+
+def test_a_v2_store_gains_artifact_roles_and_served_models_and_keeps_its_artifacts(tmp_path):
+    from .old_stores import write_v2_store
+
+    path = write_v2_store(str(tmp_path))
+    assert version(path) == 2 and "role" not in columns(path, "artifacts")
+
+    store = Store(str(tmp_path))
+
+    assert version(path) == SCHEMA_VERSION
+    assert {"role", "kind"} <= columns(path, "artifacts")
+    assert "served_models" in _tables(path)
+    [old] = store.step_artifacts("old-done", "a")
+    assert (old["name"], old["role"], old["kind"]) == ("x", "output", None), "old artifacts are outputs, no models"
+    assert store.get_run("old-done")["steps"][0]["outputs"][0]["name"] == "x"
+    assert store.model_artifacts("old-done") == []
+    store.update_served(
+        "m", add={"version": "1", "kind": "sklearn", "model_dir": "/d", "traffic": 100, "run_id": "old-done"}
+    )
+    assert [(r["name"], r["version"], r["traffic"], r["stopped"]) for r in store.served_versions()] == [
+        ("m", "1", 100, None)
+    ]
+    assert store.next_served_version("m") == "2"

@@ -29,6 +29,16 @@ from .launchers import SubprocessLauncher, ZygoteLauncher
 from .slots import Slots
 
 
+def model_entries(outputs: list[dict[str, Any]], models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The artifacts to record for a step: its outputs (with the kind of those that are models) and, with role
+    "model", the models it bound that no later step reads (result.json's "models", written by steps/models.py)."""
+    entries = [{**e, "role": "output", "kind": (models.get(e["name"]) or {}).get("kind")} for e in outputs]
+    for model in models.values():
+        if model.get("artifact") is not None:
+            entries.append({**model["artifact"], "role": "model", "kind": model["kind"]})
+    return entries
+
+
 class RunDriver(threading.Thread):
     """Schedules one run. All store writes of the run happen on this thread.
 
@@ -253,8 +263,11 @@ class RunDriver(threading.Thread):
         return self.launcher
 
     def reuse(self, name: str, key: str, hit: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> None:
+        # The cached step's model artifacts (role "model") are recorded too, so the run can serve them.
         ids = self.store.record_artifacts(self.run_id, name, hit["artifacts"])
-        self.outputs[name] = {a["name"]: {**a, "id": ids[a["name"]]} for a in hit["artifacts"]}
+        self.outputs[name] = {
+            a["name"]: {**a, "id": ids[a["name"]]} for a in hit["artifacts"] if a.get("role", "output") == "output"
+        }
         self.store.record_lineage(self.run_id, name, {v: a["id"] for v, a in inputs.items()})
         if hit["metrics"]:
             self.store.record_metrics(self.run_id, hit["metrics"], name)
@@ -301,7 +314,7 @@ class RunDriver(threading.Thread):
         self.store.record_lineage(self.run_id, name, input_ids)
         if code == 0 and result is not None and result.get("status") == "succeeded":
             entries = list(result["outputs"].values())
-            ids = self.store.record_artifacts(self.run_id, name, entries)
+            ids = self.store.record_artifacts(self.run_id, name, model_entries(entries, result.get("models") or {}))
             self.outputs[name] = {e["name"]: {**e, "id": ids[e["name"]]} for e in entries}
             if result.get("metrics"):
                 self.store.record_metrics(self.run_id, result["metrics"], name)
