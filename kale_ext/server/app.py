@@ -1,9 +1,11 @@
 """The jupyter_server ExtensionApp of kale_ext: the whole route table and the admin settings (traitlets).
 
 Every route lives under ``/kale/v1/``. Managers (the runner) are built here at start-up and handed to handlers through
-``self.settings``; there are no global singletons. The runner class is an admin setting, so later backends
-(Kubeflow Pipelines) plug in by configuration: ``c.KaleExtApp.runner_class = "..."``. Backends are Configurables built
-with the app's config (``c.LocalRunner.max_processes = 4``), and the capabilities GET info reports come from them.
+``self.settings``; there are no global singletons. The default runner class is an admin setting
+(``c.KaleExtApp.runner_class``) and further backends are a list of classes (``c.KaleExtApp.backend_classes``; by default
+the Kubeflow Pipelines runner, which reports itself disabled, with the reason, until the kfp extra is installed and a host
+is configured). Backends are Configurables built with the app's config (``c.LocalRunner.max_processes = 4``,
+``c.KfpRunner.host = ...``); GET info's capabilities are the union of theirs and its ``backends`` lists each of them.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import asyncio
 from typing import Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Type
+from traitlets import List, Type
+from traitlets.utils.importstring import import_item
 
 from .. import __version__
+from ..runners.backends import Backends
 from ..runners.base import Runner
 from .handlers import AnalyzeHandler, InfoHandler
-from .runs import RUNNER_SETTING, runs_routes
+from .runs import BACKENDS_SETTING, RUNNER_SETTING, runs_routes
 
 API_PREFIX = "kale/v1"
 
@@ -38,17 +42,27 @@ class KaleExtApp(ExtensionApp):
         default_value="kale_ext.runners.local.LocalRunner",
         klass=Runner,
         config=True,
-        help="The runner behind the deploy button and /kale/v1/runs (default: the embedded local runner).",
+        help="The default runner behind the deploy button and /kale/v1/runs (default: the embedded local runner).",
+    )
+    backend_classes = List(
+        Type(klass=Runner),
+        default_value=["kale_ext.runners.kfp.runner.KfpRunner"],
+        config=True,
+        help="Further backends runs can be started on (POST /kale/v1/runs with their name as 'backend'), each a Runner "
+        "class; a backend whose name repeats an earlier one's is ignored. Default: the Kubeflow Pipelines runner.",
     )
 
     def initialize_settings(self) -> None:
-        # Backends are Configurables: built with the app's config (the Type trait checked the class is a Runner).
+        # Backends are Configurables: built with the app's config (the Type traits checked each class is a Runner).
         runner: Runner = cast("type[Any]", self.runner_class)(parent=self, log=self.log)
+        others = [cast("type[Any]", _class(c))(parent=self, log=self.log) for c in self.backend_classes]
+        backends = Backends([runner, *others])
         self.settings.update(
             {
                 "kale_ext_version": __version__,
                 RUNNER_SETTING: runner,
-                "kale_ext_capabilities": ["analyze", *runner.capabilities()],
+                BACKENDS_SETTING: backends,
+                "kale_ext_capabilities": ["analyze", *backends.capabilities()],
             }
         )
         self.log.info("kale_ext %s loaded: REST API under /%s/", __version__, API_PREFIX)
@@ -58,6 +72,10 @@ class KaleExtApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """jupyter_server's shutdown hook: cancel the active runs (reason "server stopped") and stop their processes."""
-        runner = self.settings.get(RUNNER_SETTING)
-        if runner is not None:
-            await asyncio.get_running_loop().run_in_executor(None, runner.close)
+        backends = self.settings.get(BACKENDS_SETTING)
+        if backends is not None:
+            await asyncio.get_running_loop().run_in_executor(None, backends.close)
+
+
+def _class(value: Any) -> type:
+    return import_item(value) if isinstance(value, str) else value
