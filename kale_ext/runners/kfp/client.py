@@ -99,7 +99,7 @@ class KfpClient:
             # The client's __init__ asks healthz when no namespace is set; with one, healthz is asked right after.
             self.client = self._guard(
                 lambda: cls(host=self.host, existing_token=token or None, namespace=self.namespace or "kubeflow"),
-                "connect",
+                "the connection (GET healthz)",
             )
         self._set_timeouts(timeout)
         self.multi_user = bool(self.call(self.client.get_kfp_healthz, what="GET healthz").multi_user)

@@ -81,9 +81,11 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         home = os.environ.get(ENV_HOME)
         return os.path.abspath(os.path.expanduser(home)) if home else ""
 
-    def __init__(self, store: Store | None = None, **kwargs: Any) -> None:
+    def __init__(self, store: Store | None = None, *, reattach: bool = True, **kwargs: Any) -> None:
+        """``reattach`` False: opening a store does not start watching its unfinished kfp runs (a one-shot command)."""
         super().__init__(**kwargs)
         self.store = store
+        self.reattach = reattach
         self._stores: dict[str, Store] = {}
         self._watches: dict[str, Watch] = {}
         self._lock = threading.Lock()
@@ -122,11 +124,15 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
                 code="kfp.token",
             ) from None
 
-    def connect(self) -> KfpClient:
-        reason = self.disabled_reason()
+    def connect(self, recorded: dict[str, Any] | None = None) -> KfpClient:
+        """A client of the configured host, or of the host and namespace a run was ``recorded`` with (its options.kfp:
+        a run started elsewhere, e.g. by `kale-ext run --host`, is watched and cancelled where it runs)."""
+        host = (recorded or {}).get("host") or self.host
+        namespace = (recorded or {}).get("namespace") if recorded else self.namespace
+        reason = self.disabled_reason() if not (recorded or {}).get("host") else None
         if reason:
             raise KfpApiError(f"cannot run on Kubeflow Pipelines: {reason}", code="kfp.unavailable")
-        return connect(self.host, token=self.read_token(), namespace=self.namespace or None, timeout=self.timeout)
+        return connect(host, token=self.read_token(), namespace=namespace or None, timeout=self.timeout)
 
     # --------------------------------------------------------------------------------------------------------- stores
     def store_for(self, notebook_path: str) -> Store:
@@ -141,6 +147,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         """Remember the store and re-attach to its unfinished kfp runs (the cluster runs them on)."""
         with self._lock:
             self._stores[store.folder] = store
+        if not self.reattach:
+            return store
         for run in store.list_runs(limit=1000):
             if run["runner"] == self.name and run["status"] in ACTIVE:
                 self._watch(store, run["run_id"])
@@ -232,7 +240,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         row = store.run_row(run_id)
         if row["status"] not in ACTIVE:
             return store.get_run(run_id)
-        client = self.connect()
+        client = self.connect(json.loads(row["options"]).get("kfp"))
         client.call(client.client.terminate_run, row["external_id"], what="terminate the run")
         self._watch(store, run_id)
         watch = self._watches.get(run_id)

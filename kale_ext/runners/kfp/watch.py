@@ -14,6 +14,7 @@ Plain Python (kfp through client.py); never imports tornado or jupyter_server.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -75,7 +76,9 @@ class Watch(threading.Thread):
         self.runner, self.store, self.run_id = runner, store, run_id
         self.listener = listener
         self.on_finished = on_finished
-        self.external_id = store.run_row(run_id)["external_id"]
+        row = store.run_row(run_id)
+        self.external_id = row["external_id"]
+        self.recorded = json.loads(row["options"]).get("kfp") or {}
         self._wake = threading.Event()
 
     def poke(self) -> None:
@@ -92,7 +95,7 @@ class Watch(threading.Thread):
             while not self.runner._closed.is_set():
                 try:
                     if client is None:
-                        client = self.runner.connect()
+                        client = self.runner.connect(self.recorded)
                     found = client.call(client.client.get_run, self.external_id, what="the run's state")
                 except KaleError as exc:
                     client = None
