@@ -92,7 +92,7 @@ class KfpClient:
         self.namespace = namespace or None
         self.multi_user = False
         _silence_loggers()
-        cls = _client_class()
+        cls: Any = _client_class()
         cls.kale_timeout = (timeout, max(timeout, 30.0))
         with _PRINT_LOCK, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
