@@ -87,6 +87,11 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
                 <span className="jp-Kale-runTime">
                   {formatTime(run.created ?? run.started)}
                 </span>
+                {run.runner !== 'local' && (
+                  <span className="jp-Kale-runBackend" title="backend">
+                    {run.runner}
+                  </span>
+                )}
                 <span className="jp-Kale-runDuration">
                   {formatDuration(run.duration_s)}
                 </span>
@@ -168,6 +173,7 @@ function RunDetail(props: {
       const started = await startRun({
         path: run.path ?? run.notebook,
         parameters: run.parameters ?? {},
+        backend: run.runner,
         use_cache: opts.use_cache !== false,
         fail_fast: opts.fail_fast === true,
         max_parallel: (opts.max_parallel as number | null) ?? null
@@ -204,6 +210,18 @@ function RunDetail(props: {
           {run.run_id}
         </span>
         <span>{formatDuration(run.duration_s)}</span>
+        {run.external_url && (
+          <a
+            className="jp-Kale-externalLink"
+            href={run.external_url}
+            target="_blank"
+            rel="noopener noreferrer"
+            data-testid="kale-run-external"
+            title={`${run.runner} run ${run.external_id ?? ''}`}
+          >
+            {run.runner === 'kfp' ? 'Open in KFP' : `Open in ${run.runner}`}
+          </a>
+        )}
         {ACTIVE_RUN_STATUSES.has(run.status) ? (
           <button
             className="jp-mod-styled jp-mod-warn"
@@ -245,6 +263,16 @@ function RunDetail(props: {
       {error && (
         <p className="jp-Kale-status jp-mod-error" role="alert">
           {error}
+        </p>
+      )}
+      {run.error && run.status !== 'succeeded' && (
+        <p
+          className={
+            'jp-Kale-status' + (run.status === 'unknown' ? '' : ' jp-mod-error')
+          }
+          data-testid="kale-run-error"
+        >
+          {run.error}
         </p>
       )}
       <DagView
