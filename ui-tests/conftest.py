@@ -73,8 +73,25 @@ def lab_root():
 
 
 @pytest.fixture(scope="session")
-def jupyter_lab(lab_root):
-    """A JupyterLab server with authentication on (a random token), private settings and workspaces."""
+def fake_kfp():
+    """The loopback fake KFP API of tests/runners/kfp (None without the kfp extra): the server's KfpRunner host."""
+    try:
+        import kfp  # noqa: F401
+
+        sys.path.insert(0, str(REPO_ROOT))
+        from tests.runners.kfp.fake_kfp import FakeKfp
+    except ImportError:
+        yield None
+        return
+    fake = FakeKfp(token=secrets.token_hex(8)).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(lab_root, fake_kfp):
+    """A JupyterLab server with authentication on (a random token), private settings and workspaces; its Kubeflow
+    Pipelines backend points at the fake KFP API (when the kfp extra is installed)."""
     state = Path(tempfile.mkdtemp(prefix="kale-ui-state-"))
     settings = state / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
@@ -90,6 +107,12 @@ def jupyter_lab(lab_root):
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={state / 'settings'}", f"--LabApp.workspaces_dir={state / 'workspaces'}",
     ]  # fmt: skip
+    if fake_kfp is not None:
+        (state / "kfp-token").write_text(fake_kfp.token or "")
+        cmd += [
+            f"--KfpRunner.host={fake_kfp.url}", f"--KfpRunner.token_path={state / 'kfp-token'}",
+            "--KfpRunner.poll_interval=0.3",
+        ]  # fmt: skip
     env = dict(os.environ)
     env.pop("KALE_EXT_HOME", None)  # runs are stored in .kale/ beside the test notebooks
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=lab_root, env=env)
@@ -107,7 +130,7 @@ def jupyter_lab(lab_root):
             log.close()
             pytest.fail("JupyterLab did not start:\n" + (state / "server.log").read_text()[-3000:])
         time.sleep(0.3)
-    yield {"base": base, "token": token, "root": lab_root, "log": state / "server.log"}
+    yield {"base": base, "token": token, "root": lab_root, "log": state / "server.log", "kfp": fake_kfp}
     proc.terminate()
     try:
         proc.wait(timeout=20)

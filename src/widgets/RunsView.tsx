@@ -210,18 +210,6 @@ function RunDetail(props: {
           {run.run_id}
         </span>
         <span>{formatDuration(run.duration_s)}</span>
-        {run.external_url && (
-          <a
-            className="jp-Kale-externalLink"
-            href={run.external_url}
-            target="_blank"
-            rel="noopener noreferrer"
-            data-testid="kale-run-external"
-            title={`${run.runner} run ${run.external_id ?? ''}`}
-          >
-            {run.runner === 'kfp' ? 'Open in KFP' : `Open in ${run.runner}`}
-          </a>
-        )}
         {ACTIVE_RUN_STATUSES.has(run.status) ? (
           <button
             className="jp-mod-styled jp-mod-warn"
@@ -241,6 +229,22 @@ function RunDetail(props: {
           </button>
         )}
       </div>
+      {run.external_url && (
+        <div className="jp-Kale-runExternal">
+          {run.runner === 'kfp' ? 'On Kubeflow Pipelines' : `On ${run.runner}`}
+          {': '}
+          <a
+            className="jp-Kale-externalLink"
+            href={run.external_url}
+            target="_blank"
+            rel="noopener noreferrer"
+            data-testid="kale-run-external"
+            title={`${run.runner} run ${run.external_id ?? ''}`}
+          >
+            open the run ↗
+          </a>
+        </div>
+      )}
       <div
         className="jp-Kale-progress"
         role="progressbar"
