@@ -64,8 +64,8 @@ def load_pipeline(notebook: str):
 class Progress:
     """Per-step progress lines on stderr, prefixed with the time since the run started."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # looked up now, not when the module loaded
         self.t0 = time.time()
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -79,7 +79,8 @@ class Progress:
                 extra += f"  {event['error'].get('message', '')}"
             self.stream.write(f"{elapsed} {event['step']:<24} {status}{extra}\n")
         elif event.get("event") == "run" and event["status"] != "running":
-            self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}\n")
+            reason = f"  {event['error']}" if event.get("error") else ""  # e.g. why a KFP run's state is unknown
+            self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}{reason}\n")
         self.stream.flush()
 
 
@@ -104,7 +105,8 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def report_failures(run: dict[str, Any], stream=sys.stderr) -> None:
+def report_failures(run: dict[str, Any], stream=None) -> None:
+    stream = stream if stream is not None else sys.stderr
     for s in run["steps"]:
         if s["status"] != "failed" or not s["error"]:
             continue
