@@ -88,10 +88,9 @@ def fake_kfp():
     fake.stop()
 
 
-@pytest.fixture(scope="session")
-def jupyter_lab(lab_root, fake_kfp):
-    """A JupyterLab server with authentication on (a random token), private settings and workspaces; its Kubeflow
-    Pipelines backend points at the fake KFP API (when the kfp extra is installed)."""
+def _lab(lab_root: Path, fake_kfp=None):
+    """A JupyterLab server with authentication on (a random token), private settings and workspaces; with
+    ``fake_kfp``, its Kubeflow Pipelines backend points at that fake KFP API."""
     state = Path(tempfile.mkdtemp(prefix="kale-ui-state-"))
     settings = state / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
@@ -115,6 +114,7 @@ def jupyter_lab(lab_root, fake_kfp):
         ]  # fmt: skip
     env = dict(os.environ)
     env.pop("KALE_EXT_HOME", None)  # runs are stored in .kale/ beside the test notebooks
+    env.pop("KF_PIPELINES_ENDPOINT", None)  # the KFP host is what the fixture configures, or none
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=lab_root, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -140,3 +140,19 @@ def jupyter_lab(lab_root, fake_kfp):
     if os.environ.get("KALE_UI_KEEP_LOG"):
         shutil.copy(state / "server.log", ARTIFACTS / "server.log")
     shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(lab_root):
+    """The JupyterLab of the browser tests (no Kubeflow Pipelines host: its deploy entry is disabled, with the reason)."""
+    yield from _lab(lab_root)
+
+
+@pytest.fixture(scope="session")
+def kfp_lab(fake_kfp):
+    """A second JupyterLab, whose KfpRunner host is the loopback fake KFP API (skips without the kfp extra)."""
+    if fake_kfp is None:
+        pytest.skip("the kfp extra is not installed (pip install 'kale-ext[kfp]')")
+    root = Path(tempfile.mkdtemp(prefix="kale-ui-kfp-root-"))
+    yield from _lab(root, fake_kfp)
+    shutil.rmtree(root, ignore_errors=True)

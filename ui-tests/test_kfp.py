@@ -1,22 +1,19 @@
 """Deploying to Kubeflow Pipelines from the sidebar: the Jupyter server's KfpRunner points at the loopback fake KFP API
-(ui-tests/conftest.py); the run and its step states, as the fake reports them, show in the runs panel like a local
+(the kfp_lab fixture of ui-tests/conftest.py); the run and its step states, as the fake reports them, show in the runs panel like a local
 run's, with the link to the KFP UI."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
 from pages import KalePage, code_cell, write_notebook
 from playwright.sync_api import expect
 
 
-def test_deploy_to_kubeflow_pipelines_and_watch_the_run(page, jupyter_lab, artifacts):
-    fake = jupyter_lab["kfp"]
-    if fake is None:
-        pytest.skip("the kfp extra is not installed (pip install 'kale-ext[kfp]')")
+def test_deploy_to_kubeflow_pipelines_and_watch_the_run(page, kfp_lab, artifacts):
+    fake = kfp_lab["kfp"]
     write_notebook(
-        jupyter_lab["root"] / "kfp_deploy.ipynb",
+        kfp_lab["root"] / "kfp_deploy.ipynb",
         [
             code_cell("N = 4", ["pipeline-parameters"]),
             code_cell("data = list(range(N))", ["step:load"]),
@@ -27,7 +24,7 @@ def test_deploy_to_kubeflow_pipelines_and_watch_the_run(page, jupyter_lab, artif
     running = {"load": "SUCCEEDED", "square": "RUNNING", "total": "PENDING"}
     done = dict.fromkeys(["load", "square", "total"], "SUCCEEDED")
     fake.script = [("PENDING", {})] + [("RUNNING", running)] * 12 + [("SUCCEEDED", done)]
-    kale = KalePage(page, jupyter_lab).open_notebook("kfp_deploy.ipynb")
+    kale = KalePage(page, kfp_lab).open_notebook("kfp_deploy.ipynb")
     expect(kale.dag_node("total")).to_be_visible(timeout=30_000)
 
     kale.deploy_to("Kubeflow Pipelines")

@@ -6,7 +6,8 @@ describe('backendReason', () => {
     {
       name: 'kfp',
       enabled: false,
-      reason: 'no Kubeflow Pipelines host is configured: set c.KfpRunner.host'
+      reason:
+        'no Kubeflow Pipelines backend is configured (no KFP host); set c.KfpRunner.host'
     }
   ];
 
@@ -16,7 +17,7 @@ describe('backendReason', () => {
 
   it("is the server's reason for a disabled one", () => {
     expect(backendReason(backends, 'kfp')).toBe(
-      'no Kubeflow Pipelines host is configured: set c.KfpRunner.host'
+      'no Kubeflow Pipelines backend is configured (no KFP host); set c.KfpRunner.host'
     );
   });
 

@@ -43,7 +43,7 @@ class KfpUnreachableError(KfpApiError):
 
 
 def _silence_loggers() -> None:
-    for name in ("kfp", "kfp_server_api", "urllib3"):
+    for name in ("kfp", "kfp_server_api"):  # urllib3 stays: with no retries it has nothing to say
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 

@@ -103,9 +103,9 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         try:
             import kfp  # noqa: F401
         except ImportError:
-            return f"the Kubeflow Pipelines extra is not installed: {INSTALL_HINT}"
+            return f"no Kubeflow Pipelines backend: the kfp extra is not installed; install it with {INSTALL_HINT}"
         if not self.host:
-            return f"no Kubeflow Pipelines host is configured: {HOST_HINT}"
+            return f"no Kubeflow Pipelines backend is configured (no KFP host); {HOST_HINT}"
         return None
 
     def ui_base(self) -> str:

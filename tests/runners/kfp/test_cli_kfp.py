@@ -73,7 +73,7 @@ def test_detach_then_cancel(fake_kfp, env, small_nb):
         ("namespaces", ["--namespace", "elsewhere"], "in namespace 'elsewhere' (HTTP 403"),
         (None, ["--param", "RATE=fast"], "Parameter 'RATE' expects a float"),
         (None, ["--param", "NOPE=1"], "Unknown parameter 'NOPE'"),
-        ("no_host", [], "no Kubeflow Pipelines host is configured"),
+        ("no_host", [], "no Kubeflow Pipelines backend is configured (no KFP host)"),
     ],
 )
 def test_faults_are_one_line_exit_2(fake_kfp, env, small_nb, monkeypatch, tmp_path, setup, args, message):

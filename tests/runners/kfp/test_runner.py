@@ -241,7 +241,7 @@ def test_no_host_configured_disables_the_backend_with_the_reason(token_file, tmp
     monkeypatch.delenv("KF_PIPELINES_ENDPOINT", raising=False)
     runner = KfpRunner(token_path=token_file, store_dir=str(tmp_path / "s"))
     assert runner.capabilities() == []
-    assert "no Kubeflow Pipelines host is configured" in runner.disabled_reason()
+    assert "no Kubeflow Pipelines backend is configured (no KFP host)" in runner.disabled_reason()
     monkeypatch.setenv("KF_PIPELINES_ENDPOINT", "http://127.0.0.1:1")
     assert KfpRunner(store_dir=str(tmp_path / "s")).capabilities() == ["runs", "runner:kfp"]
 
