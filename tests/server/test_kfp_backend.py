@@ -94,6 +94,22 @@ async def test_cancel_routes_to_the_kfp_backend(jp_fetch, jp_root_dir, fake):
     assert fake.calls("POST", f"/apis/v2beta1/runs/{created['external_id']}:terminate")
 
 
+async def test_a_kfp_api_that_goes_away_shows_the_run_unknown_until_it_answers(jp_fetch, jp_root_dir, fake):
+    fake.script = [("RUNNING", {"make": "RUNNING"})]
+    (jp_root_dir / "nb.ipynb").write_text(json.dumps(NOTEBOOK))
+    created = json.loads((await post_run(jp_fetch, {"path": "nb.ipynb", "backend": "kfp"})).body)
+    await wait_status(jp_fetch, created["run_id"], done=("running",))
+    fake.stop()
+    unknown = await wait_status(jp_fetch, created["run_id"], done=("unknown",))
+    assert "cannot reach the Kubeflow Pipelines API" in unknown["error"]
+    listed = await fetch_json(jp_fetch, "runs", params={"notebook": "nb.ipynb"})
+    assert listed["runs"][0]["status"] == "unknown"
+    fake.script = [("SUCCEEDED", {"make": "SUCCEEDED", "total": "SUCCEEDED"})]
+    fake.start()
+    run = await wait_status(jp_fetch, created["run_id"], timeout=60)
+    assert run["status"] == "succeeded" and run["error"] is None
+
+
 @pytest.mark.parametrize(
     ("body", "fault", "code", "message"),
     [

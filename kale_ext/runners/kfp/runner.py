@@ -108,6 +108,11 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
             return f"no Kubeflow Pipelines backend is configured (no KFP host); {HOST_HINT}"
         return None
 
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` was called: watchers stop, no new run starts."""
+        return self._closed.is_set()
+
     def ui_base(self) -> str:
         return (self.ui_url or self.host).rstrip("/")
 

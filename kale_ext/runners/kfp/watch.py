@@ -92,7 +92,7 @@ class Watch(threading.Thread):
         client = None
         backoff = self.runner.poll_interval
         try:
-            while not self.runner._closed.is_set():
+            while not self.runner.closed:
                 try:
                     if client is None:
                         client = self.runner.connect(self.recorded)
@@ -135,9 +135,9 @@ class Watch(threading.Thread):
         if final:
             self._close_steps(status)
         started = current["started"] or _ts(getattr(kfp_run, "created_at", None))
-        fields: dict[str, Any] = {"status": status, "started": started if status != "queued" else None}
-        if status == "queued":
-            fields.pop("started")
+        fields: dict[str, Any] = {"status": status}
+        if status != "queued":
+            fields["started"] = started
         fields["error"] = _message(getattr(kfp_run, "error", None)) if status == "failed" else None
         if status == "cancelled" and state == "SKIPPED":
             fields["error"] = "KFP skipped the run."
