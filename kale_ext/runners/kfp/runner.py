@@ -64,8 +64,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
     timeout = Float(5.0, config=True, help="Seconds to wait for the KFP API to connect (then: unreachable).")
     store_dir = Unicode(
         config=True,
-        help=f"Folder of the run store; as c.LocalRunner.store_dir (set both alike). Default: ${ENV_HOME} if set; "
-        "empty: a .kale/ folder beside each notebook.",
+        help=f"Folder of the run store. Default: c.LocalRunner.store_dir if set, else ${ENV_HOME} if set; empty: a "
+        ".kale/ folder beside each notebook.",
     )
 
     @default("host")
@@ -78,6 +78,9 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
 
     @default("store_dir")
     def _default_store_dir(self) -> str:
+        local = self.config.get("LocalRunner", {})  # one store for both backends unless told otherwise
+        if local.get("store_dir"):
+            return os.path.abspath(os.path.expanduser(local["store_dir"]))
         home = os.environ.get(ENV_HOME)
         return os.path.abspath(os.path.expanduser(home)) if home else ""
 

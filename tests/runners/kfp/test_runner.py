@@ -261,3 +261,17 @@ def test_logs_point_at_the_kfp_ui(fake_kfp, make_runner, small_nb):
     text, offset = runner.read_log(run_id, "train")
     assert run["options"]["external_url"] in text and offset == len(text.encode())
     assert runner.read_log(run_id, "train", offset) == ("", offset)
+
+
+def test_the_store_is_the_local_runners_unless_told_otherwise(tmp_path, monkeypatch):
+    from traitlets.config import Config
+
+    from kale_ext.runners.kfp.runner import KfpRunner
+
+    monkeypatch.delenv("KALE_EXT_HOME", raising=False)
+    shared = str(tmp_path / "shared")
+    assert KfpRunner(config=Config({"LocalRunner": {"store_dir": shared}})).store_dir == shared
+    own = str(tmp_path / "own")
+    config = Config({"LocalRunner": {"store_dir": shared}, "KfpRunner": {"store_dir": own}})
+    assert KfpRunner(config=config).store_dir == own
+    assert KfpRunner().store_dir == ""
