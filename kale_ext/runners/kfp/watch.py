@@ -97,9 +97,9 @@ class Watch(threading.Thread):
                     if client is None:
                         client = self.runner.connect(self.recorded)
                     found = client.call(client.client.get_run, self.external_id, what="the run's state")
-                except KaleError as exc:
+                except (KaleError, ValueError, TypeError) as exc:  # unreachable, refused, or an answer kfp cannot read
                     client = None
-                    self._unknown(exc.message)
+                    self._unknown(exc.message if isinstance(exc, KaleError) else f"unreadable answer: {exc}")
                     self._sleep(backoff)
                     backoff = min(MAX_BACKOFF, backoff * 2)
                     continue

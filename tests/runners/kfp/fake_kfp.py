@@ -7,7 +7,8 @@ states are canned: each GET of a run advances it one snapshot of ``script`` (``[
 default: PENDING, then every step task RUNNING, then SUCCEEDED, then the run SUCCEEDED), so the CLI and the store see
 a run progress. Faults: ``token`` (a request without ``Bearer <token>`` gets 401), ``namespaces`` (multi-user: a
 namespace not listed gets 403), ``fail_status`` (every request answers it), ``stop()`` / ``start()`` on the same port
-(the API going away and coming back), ``not_kfp`` (healthz answers an HTML page).
+(the API going away and coming back), ``not_kfp`` (healthz answers an HTML page), ``garbled`` (a run's answer
+kfp cannot parse).
 
 ``python -m tests.runners.kfp.fake_kfp --port N`` serves it in the foreground (the browser test uses it in a thread).
 """
@@ -46,6 +47,7 @@ class FakeKfp:
         self.script: list[tuple[str, dict[str, str]]] | None = None
         self.fail_status: int | None = None
         self.not_kfp = False
+        self.garbled = False  # runs answer a created_at that is not a date (kfp cannot read the answer)
         self.lock = threading.Lock()
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
@@ -127,7 +129,7 @@ class FakeKfp:
             "experiment_id": run["body"].get("experiment_id"),
             "display_name": run["body"].get("display_name"),
             "state": state,
-            "created_at": run["created_at"],
+            "created_at": "not a date" if self.garbled else run["created_at"],
             "run_details": {"task_details": details},
         }
         if state in ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"):

@@ -275,3 +275,17 @@ def test_the_store_is_the_local_runners_unless_told_otherwise(tmp_path, monkeypa
     config = Config({"LocalRunner": {"store_dir": shared}, "KfpRunner": {"store_dir": own}})
     assert KfpRunner(config=config).store_dir == own
     assert KfpRunner().store_dir == ""
+
+
+def test_an_unreadable_answer_leaves_the_run_unknown_then_watching_goes_on(fake_kfp, make_runner, small_nb):
+    fake_kfp.script = [("RUNNING", {"load": "RUNNING"})]
+    runner = make_runner()
+    run_id = start(runner, small_nb)
+    wait_for(lambda: runner.get_run(run_id)["status"] == "running")
+    fake_kfp.garbled = True
+    run = wait_for(lambda: (r := runner.get_run(run_id))["status"] == "unknown" and r)
+    assert "Failed to parse `not a date`" in run["error"] and "watching resumes" in run["error"]
+    fake_kfp.script = [("SUCCEEDED", dict.fromkeys(["load", "train", "evaluate"], "SUCCEEDED"))]
+    fake_kfp.garbled = False
+    run = runner.wait(run_id, 60)
+    assert run["status"] == "succeeded" and run["error"] is None
