@@ -111,10 +111,13 @@ class KfpClient:
         pool.connection_pool_kw["timeout"] = urllib3.Timeout(connect=timeout, read=max(timeout, 30.0))
         pool.clear()  # pools are made lazily with these keywords; the healthz one is rebuilt
 
-    def call(self, fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` with kfp's prints and warnings silenced and its faults as KfpApiErrors."""
-        with _PRINT_LOCK, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
+    def call(self, fn: Callable[..., T], *args: Any, what: str, prints: bool = False, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` with its faults as KfpApiErrors. ``prints``: the method prints a link on stdout
+        (create_experiment, upload_pipeline[_version], run_pipeline), silenced under a lock (the redirect is
+        process-wide); the others (polls, lookups) run concurrently."""
+        if not prints:
+            return self._guard(lambda: fn(*args, **kwargs), what)
+        with _PRINT_LOCK, contextlib.redirect_stdout(io.StringIO()):
             return self._guard(lambda: fn(*args, **kwargs), what)
 
     def _guard(self, fn: Callable[[], T], what: str) -> T:

@@ -34,7 +34,9 @@ def experiment_id(client: KfpClient, name: str) -> str:
             raise KfpApiError(
                 f"experiment {name!r}: {exc}; choose another --experiment", code="kfp.experiment"
             ) from None
-        found = client.call(kfp.create_experiment, name=name, namespace=ns, what=f"the creation of experiment {name!r}")
+        found = client.call(
+            kfp.create_experiment, name=name, namespace=ns, what=f"the creation of experiment {name!r}", prints=True
+        )
     other = getattr(found, "namespace", None)
     if ns and other and other != ns:
         raise KfpApiError(
@@ -64,6 +66,7 @@ def pipeline_version(client: KfpClient, result: CompileResult, package: str, ver
             pipeline_id=existing[0].pipeline_id,
             description=result.description or None,
             what=f"the upload of a version of pipeline {result.name!r}",
+            prints=True,
         )
         return str(version.pipeline_id), str(version.pipeline_version_id)
     pipeline = client.call(
@@ -73,6 +76,7 @@ def pipeline_version(client: KfpClient, result: CompileResult, package: str, ver
         description=result.description or None,
         namespace=client.namespace,
         what=f"the upload of pipeline {result.name!r}",
+        prints=True,
     )
     versions = client.call(
         kfp.list_pipeline_versions,
@@ -106,6 +110,7 @@ def submit(
         params=values,
         enable_caching=None if use_cache else False,
         what="the creation of the run",
+        prints=True,
     )
     return {
         "run_id": str(run.run_id),
