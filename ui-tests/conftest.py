@@ -73,13 +73,34 @@ def lab_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def fake_kfp():
+    """The loopback fake KFP API of tests/runners/kfp (None without the kfp extra): the server's KfpRunner host."""
+    try:
+        import kfp  # noqa: F401
+
+        sys.path.insert(0, str(REPO_ROOT))
+        from tests.runners.kfp.fake_kfp import FakeKfp
+    except ImportError:
+        yield None
+        return
+    fake = FakeKfp(token=secrets.token_hex(8)).start()
+    yield fake
+    fake.stop()
+
+
 @contextlib.contextmanager
 def running_lab(
-    root: Path, extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None, name: str = "server"
+    root: Path,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    name: str = "server",
+    fake_kfp=None,
 ):
     """A JupyterLab server with authentication on (a random token), private settings and workspaces, serving
     ``root``; ``extra_args`` are added to its command line (e.g. ``--config=FILE``), ``extra_env`` to its environment;
-    with KALE_UI_KEEP_LOG set its log is kept as artifacts/NAME.log. Yields {"base", "token", "root", "log"}."""
+    with ``fake_kfp``, its Kubeflow Pipelines backend points at that fake KFP API; with KALE_UI_KEEP_LOG set its log
+    is kept as artifacts/NAME.log. Yields {"base", "token", "root", "log", "kfp"}."""
     state = Path(tempfile.mkdtemp(prefix="kale-ui-state-"))
     settings = state / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
@@ -96,8 +117,15 @@ def running_lab(
         f"--LabApp.user_settings_dir={state / 'settings'}", f"--LabApp.workspaces_dir={state / 'workspaces'}",
         *extra_args,
     ]  # fmt: skip
+    if fake_kfp is not None:
+        (state / "kfp-token").write_text(fake_kfp.token or "")
+        cmd += [
+            f"--KfpRunner.host={fake_kfp.url}", f"--KfpRunner.token_path={state / 'kfp-token'}",
+            "--KfpRunner.poll_interval=0.3",
+        ]  # fmt: skip
     env = dict(os.environ)
     env.pop("KALE_EXT_HOME", None)  # runs are stored in .kale/ beside the test notebooks
+    env.pop("KF_PIPELINES_ENDPOINT", None)  # the KFP host is what the fixture configures, or none
     env.update(extra_env or {})
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -115,7 +143,7 @@ def running_lab(
             pytest.fail("JupyterLab did not start:\n" + (state / "server.log").read_text()[-3000:])
         time.sleep(0.3)
     try:
-        yield {"base": base, "token": token, "root": root, "log": state / "server.log"}
+        yield {"base": base, "token": token, "root": root, "log": state / "server.log", "kfp": fake_kfp}
     finally:
         proc.terminate()
         try:
@@ -130,6 +158,18 @@ def running_lab(
 
 @pytest.fixture(scope="session")
 def jupyter_lab(lab_root):
-    """The JupyterLab server most browser tests share."""
+    """The JupyterLab server most browser tests share (no Kubeflow Pipelines host: its deploy entry is disabled,
+    with the reason)."""
     with running_lab(lab_root) as lab:
         yield lab
+
+
+@pytest.fixture(scope="session")
+def kfp_lab(fake_kfp):
+    """A second JupyterLab, whose KfpRunner host is the loopback fake KFP API (skips without the kfp extra)."""
+    if fake_kfp is None:
+        pytest.skip("the kfp extra is not installed (pip install 'kale-ext[kfp]')")
+    root = Path(tempfile.mkdtemp(prefix="kale-ui-kfp-root-"))
+    with running_lab(root, name="kfp-server", fake_kfp=fake_kfp) as lab:
+        yield lab
+    shutil.rmtree(root, ignore_errors=True)

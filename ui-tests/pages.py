@@ -249,6 +249,14 @@ class KalePage:
         button.click()
         expect(self.run_detail).to_be_visible(timeout=30_000)
 
+    def deploy_to(self, label: str) -> None:
+        """Open the deploy menu and pick a backend ("Kubeflow Pipelines")."""
+        self.panel.get_by_role("button", name="Deploy to…").click()
+        item = self.panel.get_by_role("menuitem", name=label)
+        expect(item).to_have_attribute("aria-disabled", "false", timeout=30_000)
+        item.click()
+        expect(self.run_detail).to_be_visible(timeout=30_000)
+
     @property
     def run_detail(self) -> Locator:
         return self.panel.get_by_test_id("kale-run-detail")

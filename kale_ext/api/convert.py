@@ -28,6 +28,7 @@ def run_from_record(record: Record, path: str | None = None) -> Run:
     """A runner's ``get_run`` dict as the Run model; ``path`` is the notebook relative to the server root."""
     return Run(
         **_header(record, path),
+        external_url=_text((record.get("options") or {}).get("external_url")),
         parameters=dict(record.get("parameters") or {}),
         options=_options(record.get("options") or {}),
         error=_text(record.get("error")),

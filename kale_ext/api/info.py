@@ -10,12 +10,22 @@ from typing import Any
 import msgspec
 
 
+class Backend(msgspec.Struct, kw_only=True):
+    """A backend runs can be started on (POST /kale/v1/runs ``backend``); ``reason`` says why it is not enabled."""
+
+    name: str
+    enabled: bool
+    reason: str | None
+
+
 class ServerInfo(msgspec.Struct, kw_only=True):
-    """GET /kale/v1/info: what the frontend checks before talking to the server."""
+    """GET /kale/v1/info: what the frontend checks before talking to the server. ``backends``: every configured
+    backend, the default first."""
 
     version: str
     api_version: str
     capabilities: list[str]
+    backends: list[Backend] = []
 
 
 class ErrorBody(msgspec.Struct, kw_only=True):

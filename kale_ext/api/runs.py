@@ -11,17 +11,21 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+# "unknown": the backend that runs it (Kubeflow Pipelines) does not answer; the run's error says why, and the status
+# is updated again once it answers.
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted", "unknown"]
 StepStatus = Literal["queued", "running", "cached", "succeeded", "failed", "cancelled", "skipped"]
 
 
 class StartRunRequest(msgspec.Struct, kw_only=True):
     """POST /kale/v1/runs. ``notebook`` is the live (possibly unsaved) notebook JSON; without it the saved file at
-    ``path`` runs. ``max_parallel`` null: the runner's default."""
+    ``path`` runs. ``max_parallel`` null: the runner's default. ``backend`` names where it runs: "local" (this machine)
+    or "kfp" (Kubeflow Pipelines, when GET info lists it enabled)."""
 
     error_codes: ClassVar[dict[str, str]] = {"path": "path.invalid", "notebook": "request.notebook"}
 
     path: str
+    backend: str = "local"
     notebook: dict[str, Any] | None = None
     parameters: dict[str, Any] = {}
     use_cache: bool = True
@@ -118,8 +122,10 @@ class RunSummary(_RunHeader, kw_only=True):
 class Run(_RunHeader, kw_only=True):
     """GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics. ``notebook`` is
     the absolute path; ``path`` is relative to the server root (null outside the server). ``runner`` is the backend
-    that owns the run, ``external_id`` its id there (a KFP run id)."""
+    that owns the run, ``external_id`` its id there (a KFP run id), ``external_url`` the run's page there (the KFP UI's
+    run details; null for local runs)."""
 
+    external_url: str | None
     parameters: dict[str, Any]
     options: RunOptions
     error: str | None

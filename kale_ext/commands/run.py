@@ -1,6 +1,8 @@
-"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]`.
+"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]
+[--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach]`.
 
-Analyzes the notebook, runs its pipeline with the LocalRunner and prints live per-step progress on stderr. Exit 0 only
+Analyzes the notebook, runs its pipeline with the LocalRunner (or, with ``--backend kfp``, on Kubeflow Pipelines: see
+kfp_run.py) and prints live per-step progress on stderr. Exit 0 only
 when the run succeeded, 1 when it failed or was cancelled (Ctrl+C; or SIGTERM, which the Jupyter server's cancel of this
 run sends after checking that this process is the run's recorded driver), 2 for unusable input (raised as a KaleError:
 bad notebook, unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
@@ -42,6 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="re-execute every step, even unchanged ones")
     p.add_argument("--fail-fast", action="store_true", help="cancel the other branches as soon as a step fails")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result at the end")
+    k = p.add_argument_group("Kubeflow Pipelines (--backend kfp; needs pip install 'kale-ext[kfp]')")
+    k.add_argument("--backend", choices=("local", "kfp"), default="local", help="where the pipeline runs")
+    k.add_argument("--host", metavar="URL", help="the KFP API (default: $KF_PIPELINES_ENDPOINT)")
+    k.add_argument("--experiment", metavar="NAME", help="the KFP experiment (created if missing; default kale-ext)")
+    k.add_argument("--namespace", metavar="NS", help="the Kubernetes namespace of the run (multi-user KFP)")
+    k.add_argument("--detach", action="store_true", help="print the run and return once KFP accepted it")
     p.set_defaults(execute=execute)
 
 
@@ -56,8 +64,8 @@ def load_pipeline(notebook: str):
 class Progress:
     """Per-step progress lines on stderr, prefixed with the time since the run started."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # looked up now, not when the module loaded
         self.t0 = time.time()
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -71,7 +79,8 @@ class Progress:
                 extra += f"  {event['error'].get('message', '')}"
             self.stream.write(f"{elapsed} {event['step']:<24} {status}{extra}\n")
         elif event.get("event") == "run" and event["status"] != "running":
-            self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}\n")
+            reason = f"  {event['error']}" if event.get("error") else ""  # e.g. why a KFP run's state is unknown
+            self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}{reason}\n")
         self.stream.flush()
 
 
@@ -84,10 +93,20 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
             for s in run["steps"]
         ],
         "metrics": run["metrics"],
+        **(
+            {
+                "runner": run["runner"],
+                "external_id": run["external_id"],
+                "external_url": run["options"].get("external_url"),
+            }
+            if run.get("runner", "local") != "local"
+            else {}
+        ),
     }
 
 
-def report_failures(run: dict[str, Any], stream=sys.stderr) -> None:
+def report_failures(run: dict[str, Any], stream=None) -> None:
+    stream = stream if stream is not None else sys.stderr
     for s in run["steps"]:
         if s["status"] != "failed" or not s["error"]:
             continue
@@ -108,6 +127,9 @@ def execute(args: argparse.Namespace) -> int:
     texts = dict(parse_assignment(p) for p in args.param)
     if args.max_parallel is not None and args.max_parallel < 1:
         raise KaleError(f"--max-parallel must be at least 1, got {args.max_parallel}.")
+    kfp_only = [f"--{n}" for n in ("host", "experiment", "namespace", "detach") if getattr(args, n)]
+    if args.backend == "local" and kfp_only:
+        raise KaleError(f"{', '.join(kfp_only)} apply to --backend kfp only.")
     pipeline = load_pipeline(args.notebook)
     options = RunOptions(
         # An unknown name is refused by the runner, with the list of the known ones.
@@ -116,6 +138,10 @@ def execute(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         fail_fast=args.fail_fast,
     )
+    if args.backend == "kfp":
+        from .kfp_run import execute_kfp
+
+        return execute_kfp(args, pipeline, options)
     runner = LocalRunner(cancel_signal="SIGTERM")
     progress = Progress()
     state: dict[str, Any] = {"run_id": None, "terminated": False}
@@ -146,8 +172,14 @@ def execute(args: argparse.Namespace) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    return finish(run, args.json)
+
+
+def finish(run: dict[str, Any], as_json: bool) -> int:
+    """Report a finished run (failures, then the summary line or the JSON object); the exit code of `kale-ext run`."""
+    run_id = run["run_id"]
     report_failures(run)
-    if args.json:
+    if as_json:
         json.dump(summarize(run), sys.stdout)
         sys.stdout.write("\n")
     else:
@@ -156,7 +188,7 @@ def execute(args: argparse.Namespace) -> int:
             counts[s["status"]] = counts.get(s["status"], 0) + 1
         metrics = ", ".join(f"{k}={v}" for k, v in run["metrics"].items())
         sys.stderr.write(
-            f"run {run_id} {run['status']} in {run['duration_s']:.2f} s ("
+            f"run {run_id} {run['status']} in {run['duration_s'] or 0:.2f} s ("
             + ", ".join(f"{n} {k}" for k, n in counts.items())
             + ")"
             + (f"; metrics: {metrics}" if metrics else "")

@@ -1,4 +1,4 @@
-"""`kale-ext runs list|show|logs|resume`: the run history of the local runner.
+"""`kale-ext runs list|show|logs|resume|cancel`: the run history, of local and Kubeflow Pipelines runs alike.
 
 The store is ``$KALE_EXT_HOME`` if set, else ``.kale/`` in the current folder; ``--notebook NB`` selects the store beside
 that notebook (and, for ``list``, only its runs); ``--store DIR`` names a store folder directly.
@@ -16,7 +16,7 @@ from ..errors import NotFoundError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("runs", help="list, show, follow the logs of, or resume local runs")
+    p = sub.add_parser("runs", help="list, show, follow the logs of, resume or cancel runs")
     rs = p.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=type(p))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--notebook", help="use the store beside this notebook")
@@ -42,6 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     up.add_argument("run_id")
     up.add_argument("--json", action="store_true")
     up.set_defaults(execute=execute_resume)
+
+    cp = rs.add_parser("cancel", parents=[common], help="cancel a run (local, or terminate it on Kubeflow Pipelines)")
+    cp.add_argument("run_id")
+    cp.add_argument("--json", action="store_true")
+    cp.set_defaults(execute=execute_cancel)
     p.set_defaults(execute=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -80,7 +85,7 @@ def execute_list(args: argparse.Namespace) -> int:
         steps = " ".join(f"{k}={v}" for k, v in sorted(r["steps"].items()))
         dur = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else "-"
         print(
-            f"{r['run_id']}  {r['status']:<11} {_fmt_time(r['created'])}  {dur:>8}  "
+            f"{r['run_id']}  {r['status']:<11} {r['runner']:<5} {_fmt_time(r['created'])}  {dur:>8}  "
             f"{os.path.basename(r['notebook'])}  {steps}"
         )
     if not runs:
@@ -99,6 +104,8 @@ def execute_show(args: argparse.Namespace) -> int:
         return 0
     print(f"run {run['run_id']}: {run['status']}  ({run['notebook']})")
     print(f"  created {_fmt_time(run['created'])}, duration {run['duration_s']} s")
+    if run["runner"] != "local":
+        print(f"  on {run['runner']} as {run['external_id']}: {run['options'].get('external_url')}")
     if run["resumed_from"]:
         print(f"  resumed from {run['resumed_from']}")
     if run["parameters"]:
@@ -118,6 +125,33 @@ def execute_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def execute_cancel(args: argparse.Namespace) -> int:
+    """Cancel through the backend that owns the run: a local run's driver process, or the KFP run (terminated)."""
+    store = open_store(args)
+    runner_name = store.run_row(args.run_id)["runner"]
+    if runner_name == "kfp":
+        from ..runners.kfp.runner import KfpRunner
+
+        runner = KfpRunner(store, reattach=False)
+    else:
+        from ..runners.local import LocalRunner
+
+        runner = LocalRunner(store)
+    try:
+        run = runner.cancel(args.run_id)
+    finally:
+        runner.close()
+    if args.json:
+        from ..api.codec import to_builtins
+        from ..api.convert import run_from_record
+
+        json.dump(to_builtins(run_from_record(run)), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(f"run {args.run_id}: {run['status']}")
+    return 0
+
+
 def execute_logs(args: argparse.Namespace) -> int:
     from ..runners.local import read_text
 
@@ -127,6 +161,11 @@ def execute_logs(args: argparse.Namespace) -> int:
     if step is None:
         names = ", ".join(s["name"] for s in run["steps"])
         raise NotFoundError(f"Run {args.run_id} has no step {args.step!r} (steps: {names}).", code="step.not_found")
+    if run["runner"] == "kfp":  # the logs are in the cluster: say where
+        from ..runners.kfp.runner import KfpRunner
+
+        sys.stdout.write(KfpRunner(store, reattach=False).read_log(args.run_id, args.step)[0])
+        return 0
     offset = 0
     while True:
         text, offset = read_text(step["log_path"], offset)

@@ -1,7 +1,7 @@
 """The Runner interface: what the CLI, the REST handlers and the UI use to run a pipeline and watch its runs.
 
-Implemented by ``LocalRunner`` (kale_ext.runners.local) and, later, by the Kubeflow backend: peers behind this one
-abstract class, each a traitlets Configurable built with the app's config. Plain Python; never imports tornado or
+Implemented by ``LocalRunner`` (kale_ext.runners.local) and ``KfpRunner`` (kale_ext.runners.kfp.runner): peers behind
+this one abstract class, each a traitlets Configurable built with the app's config. Plain Python; never imports tornado or
 jupyter_server.
 
 Contract
@@ -24,7 +24,8 @@ Contract
     exit_code, error: {type, message, cell, line, traceback} | None, log_path, cache_key, timings,
     outputs: [{name, serializer, hash, size, type, path}], inputs: [{name, hash, producer, producer_run}]}]}``
     (``inputs`` is the lineage: which artifact, made by which step, each input was).
-    Times are Unix seconds. Run status: queued, running, succeeded, failed, cancelled, interrupted.
+    Times are Unix seconds. Run status: queued, running, succeeded, failed, cancelled, interrupted, unknown (the
+    backend does not answer for now: a KFP API that went away; ``error`` says why).
     Step status: queued, running, cached, succeeded, failed, cancelled, skipped (an upstream step failed).
     ``error.cell`` is the notebook cell index (0-based, markdown cells counted, as in the pipeline model's diagnostics)
     and ``error.line`` the 1-based line in that cell.

@@ -1,11 +1,13 @@
 """The jupyter_server ExtensionApp of kale_ext: the whole route table and the admin settings (traitlets).
 
-Every route lives under ``/kale/v1/``. Managers (the runner, the serving managers' factory) are built here at start-up and handed to handlers through
-``self.settings``; there are no global singletons. The runner class is an admin setting, so later backends
-(Kubeflow Pipelines) plug in by configuration: ``c.KaleExtApp.runner_class = "..."``. Backends are Configurables built
-with the app's config (``c.LocalRunner.max_processes = 4``), and the capabilities GET info reports come from them.
-The serving manager class is an admin setting too (``c.KaleExtApp.serving_manager_class``); when it cannot be imported
-the server still starts, without the "models" capability, and /kale/v1/models answers 503 saying why.
+Every route lives under ``/kale/v1/``. Managers (the runner) are built here at start-up and handed to handlers through
+``self.settings``; there are no global singletons. The default runner class is an admin setting
+(``c.KaleExtApp.runner_class``) and further backends are a list of classes (``c.KaleExtApp.backend_classes``; by default
+the Kubeflow Pipelines runner, which reports itself disabled, with the reason, until the kfp extra is installed and a host
+is configured). Backends are Configurables built with the app's config (``c.LocalRunner.max_processes = 4``,
+``c.KfpRunner.host = ...``); GET info's capabilities are the union of theirs and its ``backends`` lists each of them.
+The serving manager class is an admin setting too (``c.KaleExtApp.serving_manager_class``); when it cannot be
+imported the server still starts, without the "models" capability, and /kale/v1/models answers 503 saying why.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import asyncio
 from typing import Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import DottedObjectName, Integer, Type, Unicode
+from traitlets import DottedObjectName, Integer, List, Type, Unicode
 from traitlets.utils.importstring import import_item
 
 from .. import __version__
+from ..runners.backends import Backends
 from ..runners.base import Runner
 from .handlers import AnalyzeHandler, InfoHandler
 from .models import models_routes
-from .runs import RUNNER_SETTING, runs_routes
+from .runs import BACKENDS_SETTING, RUNNER_SETTING, runs_routes
 from .serving import SERVING_SETTING, ServingManagers
 
 API_PREFIX = "kale/v1"
@@ -44,7 +47,14 @@ class KaleExtApp(ExtensionApp):
         default_value="kale_ext.runners.local.LocalRunner",
         klass=Runner,
         config=True,
-        help="The runner behind the deploy button and /kale/v1/runs (default: the embedded local runner).",
+        help="The default runner behind the deploy button and /kale/v1/runs (default: the embedded local runner).",
+    )
+    backend_classes = List(
+        Type(klass=Runner),
+        default_value=["kale_ext.runners.kfp.runner.KfpRunner"],
+        config=True,
+        help="Further backends runs can be started on (POST /kale/v1/runs with their name as 'backend'), each a Runner "
+        "class; a backend whose name repeats an earlier one's is ignored. Default: the Kubeflow Pipelines runner.",
     )
 
     # A dotted name, imported at start-up (not a Type trait, which imports its default when the app is built): a
@@ -64,14 +74,17 @@ class KaleExtApp(ExtensionApp):
     serving_port = Integer(8080, config=True, help="The port of the local model server the Models panel starts.")
 
     def initialize_settings(self) -> None:
-        # Backends are Configurables: built with the app's config (the Type trait checked the class is a Runner).
+        # Backends are Configurables: built with the app's config (the Type traits checked each class is a Runner).
         runner: Runner = cast("type[Any]", self.runner_class)(parent=self, log=self.log)
+        others = [cast("type[Any]", _class(c))(parent=self, log=self.log) for c in self.backend_classes]
+        backends = Backends([runner, *others])
         serving = self._serving_managers(runner)
-        capabilities = ["analyze", *runner.capabilities(), *(["models"] if serving else [])]
+        capabilities = ["analyze", *backends.capabilities(), *(["models"] if serving else [])]
         self.settings.update(
             {
                 "kale_ext_version": __version__,
                 RUNNER_SETTING: runner,
+                BACKENDS_SETTING: backends,
                 SERVING_SETTING: serving,
                 "kale_ext_capabilities": capabilities,
             }
@@ -91,6 +104,10 @@ class KaleExtApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """jupyter_server's shutdown hook: cancel the active runs (reason "server stopped") and stop their processes."""
-        runner = self.settings.get(RUNNER_SETTING)
-        if runner is not None:
-            await asyncio.get_running_loop().run_in_executor(None, runner.close)
+        backends = self.settings.get(BACKENDS_SETTING)
+        if backends is not None:
+            await asyncio.get_running_loop().run_in_executor(None, backends.close)
+
+
+def _class(value: Any) -> type:
+    return import_item(value) if isinstance(value, str) else value

@@ -80,7 +80,7 @@ class KaleHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(codec.encode(payload))
 
-    def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def]
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, KaleError):  # a client mistake answered with a 4xx: no traceback in the log
             self.log.info("%s %s -> %s %s", self.request.method, self.request.path, value.status, value.code)
             return

@@ -12,7 +12,7 @@ from .. import __version__
 from ..api import API_VERSION
 from ..api.analysis import AnalyzeRequest
 from ..api.convert import analysis_from_pipeline
-from ..api.info import ServerInfo
+from ..api.info import Backend, ServerInfo
 from ..errors import InvalidRequestError
 from ..pipeline.model import Pipeline
 from .base import KaleHandler
@@ -38,7 +38,11 @@ class InfoHandler(KaleHandler):
     @authorized
     def get(self) -> None:
         capabilities = list(self.settings.get("kale_ext_capabilities", []))
-        self.write_json(ServerInfo(version=__version__, api_version=API_VERSION, capabilities=capabilities))
+        backends = self.settings.get("kale_ext_backends")
+        listed = [Backend(**b) for b in backends.info()] if backends is not None else []
+        self.write_json(
+            ServerInfo(version=__version__, api_version=API_VERSION, capabilities=capabilities, backends=listed)
+        )
 
 
 def _notebook_from_body(handler: KaleHandler, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

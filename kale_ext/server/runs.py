@@ -1,17 +1,18 @@
-"""REST resources of local runs, under /kale/v1/runs. Thin: parse -> LocalRunner -> serialize.
+"""REST resources of runs (of every backend), under /kale/v1/runs. Thin: parse -> the backends -> serialize.
 
     GET  /kale/v1/runs?notebook=PATH             runs, newest first (of that notebook's store, or those known here)
     POST /kale/v1/runs                           start a run; 202 with the run at once (it proceeds in the background)
          {"path": "dir/nb.ipynb", "notebook": optional live notebook JSON, "parameters": {}, "use_cache": true,
-          "fail_fast": false, "max_parallel": null}
+          "fail_fast": false, "max_parallel": null, "backend": "local" | "kfp"}
          (a string sent for a parameter is parsed as the CLI's --param text: a literal of the parameter's type, or text)
     GET  /kale/v1/runs/RUN_ID                    the run, its steps, metrics
     POST /kale/v1/runs/RUN_ID/cancel             stop its processes; 200 with the run
     GET  /kale/v1/runs/RUN_ID/steps/STEP/log?offset=N   {"text", "next_offset", "status"}: poll with next_offset
 
 Bodies are the models of kale_ext.api.runs (StartRunRequest in; Run, RunList, LogChunk out); the runner's dicts are
-converted by kale_ext.api.convert. The runner is one manager per server (``settings["kale_ext_runner"]``), built by
-KaleExtApp at start-up. Paths on the wire are relative to the server root.
+converted by kale_ext.api.convert. The backends are one manager per server (``settings["kale_ext_backends"]``, a
+kale_ext.runners.backends.Backends), built by KaleExtApp at start-up: a run starts on the backend the request names and
+every other verb goes to the backend recorded with the run. Paths on the wire are relative to the server root.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from tornado import web
 from ..api.convert import log_chunk, run_from_record, run_list
 from ..api.runs import Run, StartRunRequest
 from ..errors import InvalidRequestError, NotFoundError
-from ..runners.base import Runner, RunOptions
+from ..runners.backends import Backends
+from ..runners.base import RunOptions
 from ..runners.params import parse_value
 from .base import KaleHandler
 from .handlers import analyze_or_refuse
 
 RUNNER_SETTING = "kale_ext_runner"
+BACKENDS_SETTING = "kale_ext_backends"
 
 
 def runs_routes(prefix: str = "kale/v1") -> list[tuple[str, type]]:
@@ -46,8 +49,8 @@ class _RunsBase(KaleHandler):
     auth_resource = "kale"
 
     @property
-    def runner(self) -> Runner:
-        return self.settings[RUNNER_SETTING]  # built by KaleExtApp at start-up
+    def backends(self) -> Backends:
+        return self.settings[BACKENDS_SETTING]  # built by KaleExtApp at start-up
 
     def serialize(self, run: dict[str, Any]) -> Run:
         return run_from_record(run, self.relative_path(run["notebook"]))
@@ -62,7 +65,7 @@ class RunsHandler(_RunsBase):
     async def get(self) -> None:
         notebook = self.get_query_argument("notebook", None)
         path = self.resolve_path(notebook) if notebook else None
-        runs = await self.off_loop(self.runner.list_runs, path)
+        runs = await self.off_loop(self.backends.list_runs, path)
         self.write_json(run_list(runs, self.relative_path))
 
     @web.authenticated
@@ -72,6 +75,7 @@ class RunsHandler(_RunsBase):
 
         request = self.parse_body(StartRunRequest)
         path = self.resolve_path(request.path)
+        runner = self.backends.runner(request.backend)  # an unknown or disabled backend: 400 with the reason
 
         def start() -> dict[str, Any]:
             nb = request.notebook if request.notebook is not None else load_notebook(path)
@@ -86,8 +90,8 @@ class RunsHandler(_RunsBase):
                 use_cache=request.use_cache,
                 fail_fast=request.fail_fast,
             )
-            run_id = self.runner.start(pipeline, path, options)
-            return self.runner.get_run(run_id)
+            run_id = runner.start(pipeline, path, options)
+            return runner.get_run(run_id)
 
         run = await self.off_loop(start)
         self.set_header("Location", self.request.path.rstrip("/") + "/" + run["run_id"])
@@ -98,14 +102,14 @@ class RunHandler(_RunsBase):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.write_json(self.serialize(await self.off_loop(self.runner.get_run, run_id)))
+        self.write_json(self.serialize(await self.off_loop(self.backends.get_run, run_id)))
 
 
 class RunCancelHandler(_RunsBase):
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        self.write_json(self.serialize(await self.off_loop(self.runner.cancel, run_id)))
+        self.write_json(self.serialize(await self.off_loop(self.backends.cancel, run_id)))
 
 
 class StepLogHandler(_RunsBase):
@@ -115,9 +119,9 @@ class StepLogHandler(_RunsBase):
         raw = self.get_query_argument("offset", "0")
         if not raw.isdigit():
             raise InvalidRequestError(f"'offset' must be a non-negative integer, got {raw!r}.", code="request.field")
-        run = await self.off_loop(self.runner.get_run, run_id)
+        run = await self.off_loop(self.backends.get_run, run_id)
         status = next((s["status"] for s in run["steps"] if s["name"] == step), None)
         if status is None:
             raise NotFoundError(f"Run {run_id} has no step {step!r}.", code="step.not_found")
-        text, next_offset = await self.off_loop(self.runner.read_log, run_id, step, int(raw))
+        text, next_offset = await self.off_loop(self.backends.read_log, run_id, step, int(raw))
         self.write_json(log_chunk(text, next_offset, status))

@@ -31,12 +31,22 @@ export type ApiBody =
   | ModelVersion;
 
 /**
- * GET /kale/v1/info: what the frontend checks before talking to the server.
+ * GET /kale/v1/info: what the frontend checks before talking to the server. `backends`: every configured
+ * backend, the default first.
  */
 export interface ServerInfo {
   version: string;
   api_version: string;
   capabilities: string[];
+  backends?: Backend[];
+}
+/**
+ * A backend runs can be started on (POST /kale/v1/runs `backend`); `reason` says why it is not enabled.
+ */
+export interface Backend {
+  name: string;
+  enabled: boolean;
+  reason: string | null;
 }
 /**
  * Every 4xx/5xx answer. `code` is stable and dotted ("request.field"); `details` names the culprit
@@ -137,10 +147,12 @@ export interface CellRole {
 }
 /**
  * POST /kale/v1/runs. `notebook` is the live (possibly unsaved) notebook JSON; without it the saved file at
- * `path` runs. `max_parallel` null: the runner's default.
+ * `path` runs. `max_parallel` null: the runner's default. `backend` names where it runs: "local" (this machine)
+ * or "kfp" (Kubeflow Pipelines, when GET info lists it enabled).
  */
 export interface StartRunRequest {
   path: string;
+  backend?: string;
   notebook?: {
     [k: string]: unknown;
   } | null;
@@ -154,7 +166,8 @@ export interface StartRunRequest {
 /**
  * GET /kale/v1/runs/RUN_ID (and the answer of create and cancel): the run, its steps and metrics. `notebook` is
  * the absolute path; `path` is relative to the server root (null outside the server). `runner` is the backend
- * that owns the run, `external_id` its id there (a KFP run id).
+ * that owns the run, `external_id` its id there (a KFP run id), `external_url` the run's page there (the KFP UI's
+ * run details; null for local runs).
  */
 export interface Run {
   run_id: string;
@@ -162,7 +175,13 @@ export interface Run {
   path: string | null;
   pipeline: string;
   status:
-    'cancelled' | 'failed' | 'interrupted' | 'queued' | 'running' | 'succeeded';
+    | 'cancelled'
+    | 'failed'
+    | 'interrupted'
+    | 'queued'
+    | 'running'
+    | 'succeeded'
+    | 'unknown';
   runner: string;
   external_id: string | null;
   created: number;
@@ -173,6 +192,7 @@ export interface Run {
     [k: string]: unknown;
   };
   resumed_from: string | null;
+  external_url: string | null;
   parameters: {
     [k: string]: unknown;
   };
@@ -258,7 +278,13 @@ export interface RunSummary {
   path: string | null;
   pipeline: string;
   status:
-    'cancelled' | 'failed' | 'interrupted' | 'queued' | 'running' | 'succeeded';
+    | 'cancelled'
+    | 'failed'
+    | 'interrupted'
+    | 'queued'
+    | 'running'
+    | 'succeeded'
+    | 'unknown';
   runner: string;
   external_id: string | null;
   created: number;

@@ -5,6 +5,7 @@
  */
 import type {
   Analysis,
+  Backend,
   CellRole,
   DeployModelRequest,
   DeployResult,
@@ -34,6 +35,7 @@ export { API_VERSION } from './generated';
 
 /** GET /kale/v1/info */
 export type IServerInfo = ServerInfo;
+export type IServerBackend = Backend;
 /** The JSON error body of every 4xx/5xx answer. */
 export type IApiErrorBody = ErrorBody;
 /** POST /kale/v1/analyze */
@@ -76,7 +78,9 @@ export type CellRoleName = CellRole['role'];
 export type RunStatus = Run['status'];
 export type StepStatus = RunStep['status'];
 
+/** Runs still going: polled, cancellable. "unknown": its backend (Kubeflow Pipelines) does not answer for now. */
 export const ACTIVE_RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
   'queued',
-  'running'
+  'running',
+  'unknown'
 ]);

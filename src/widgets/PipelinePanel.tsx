@@ -6,8 +6,9 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useState } from 'react';
 
 import { startRun } from '../api/client';
-import { IDiagnostic } from '../api/types';
+import { IDiagnostic, IServerBackend } from '../api/types';
 import { PipelineController } from '../controller';
+import { backendReason } from '../model/backends';
 import { NotebookPipeline } from '../model/notebook-pipeline';
 import { parametersToSend } from '../model/parameters';
 import { ServerStatus, checkServer } from '../version';
@@ -45,6 +46,7 @@ export function PipelinePanelView(props: {
               pipeline={current}
               controller={controller}
               capabilities={status.info.capabilities ?? []}
+              backends={status.info.backends ?? []}
             />
           ) : (
             <p className="jp-Kale-empty" data-testid="kale-no-notebook">
@@ -61,6 +63,7 @@ function NotebookView(props: {
   pipeline: NotebookPipeline;
   controller: PipelineController;
   capabilities: string[];
+  backends: IServerBackend[];
 }): JSX.Element {
   const { pipeline, controller } = props;
   useSignals([pipeline.changed]);
@@ -79,7 +82,7 @@ function NotebookView(props: {
     void controller.jump(pipeline, cell, line);
 
   const deploy = async (backend: string) => {
-    if (backend !== 'local' || !analysis) {
+    if (!analysis) {
       return;
     }
     const params = parametersToSend(analysis.parameters, paramTexts);
@@ -95,6 +98,7 @@ function NotebookView(props: {
         notebook: pipeline.model?.toJSON() as
           Record<string, unknown> | undefined,
         parameters: params.values,
+        backend,
         use_cache: settings.useCache,
         fail_fast: settings.failFast,
         max_parallel: settings.maxParallel
@@ -119,9 +123,7 @@ function NotebookView(props: {
     {
       id: 'kfp',
       label: 'Kubeflow Pipelines',
-      disabledReason: props.capabilities.includes('runner:kfp')
-        ? 'The server has a Kubeflow runner, but deploying to it from this panel is not implemented yet.'
-        : 'Not available yet: this server has no Kubeflow Pipelines backend.'
+      disabledReason: backendReason(props.backends, 'kfp')
     }
   ];
   let deployBlocked: string | null = null;

@@ -95,6 +95,11 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
                 <span className="jp-Kale-runTime">
                   {formatTime(run.created ?? run.started)}
                 </span>
+                {run.runner !== 'local' && (
+                  <span className="jp-Kale-runBackend" title="backend">
+                    {run.runner}
+                  </span>
+                )}
                 <span className="jp-Kale-runDuration">
                   {formatDuration(run.duration_s)}
                 </span>
@@ -195,6 +200,7 @@ function RunDetail(props: {
       const started = await startRun({
         path: run.path ?? run.notebook,
         parameters: run.parameters ?? {},
+        backend: run.runner,
         use_cache: opts.use_cache !== false,
         fail_fast: opts.fail_fast === true,
         max_parallel: (opts.max_parallel as number | null) ?? null
@@ -250,6 +256,22 @@ function RunDetail(props: {
           </button>
         )}
       </div>
+      {run.external_url && (
+        <div className="jp-Kale-runExternal">
+          {run.runner === 'kfp' ? 'On Kubeflow Pipelines' : `On ${run.runner}`}
+          {': '}
+          <a
+            className="jp-Kale-externalLink"
+            href={run.external_url}
+            target="_blank"
+            rel="noopener noreferrer"
+            data-testid="kale-run-external"
+            title={`${run.runner} run ${run.external_id ?? ''}`}
+          >
+            open the run ↗
+          </a>
+        </div>
+      )}
       <div
         className="jp-Kale-progress"
         role="progressbar"
@@ -272,6 +294,16 @@ function RunDetail(props: {
       {error && (
         <p className="jp-Kale-status jp-mod-error" role="alert">
           {error}
+        </p>
+      )}
+      {run.error && run.status !== 'succeeded' && (
+        <p
+          className={
+            'jp-Kale-status' + (run.status === 'unknown' ? '' : ' jp-mod-error')
+          }
+          data-testid="kale-run-error"
+        >
+          {run.error}
         </p>
       )}
       <DagView

@@ -63,6 +63,18 @@ def test_backend_and_external_id_pass_through():
     assert (run.runner, run.external_id, run.path) == ("kfp", "kfp-123", None)
 
 
+def test_a_kfp_run_carries_its_ui_link_and_may_be_unknown():
+    from kale_ext.api.codec import to_builtins
+
+    url = "http://kfp.example/#/runs/details/kfp-123"
+    record = {**RECORD, "status": "unknown", "runner": "kfp", "external_id": "kfp-123"}
+    record["options"] = {**RECORD["options"], "external_url": url, "kfp": {"host": "http://kfp.example"}}
+    wire = to_builtins(run_from_record(record))
+    assert (wire["status"], wire["external_url"]) == ("unknown", url)
+    assert "kfp" not in wire["options"]  # the backend's own ids stay in the store
+    assert to_builtins(run_from_record(RECORD))["external_url"] is None
+
+
 def test_a_missing_field_fails_loudly_instead_of_answering_half_a_run():
     broken = {k: v for k, v in RECORD.items() if k != "status"}
     with pytest.raises(KeyError):
