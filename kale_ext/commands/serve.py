@@ -5,6 +5,8 @@ it serves.
     kale-ext serve --model-dir DIR [--name NAME] [--canary-percent N] [--json]
     kale-ext serve list [--json]  |  serve promote NAME  |  serve rollback NAME  |  serve stop [NAME]
     kale-ext serve --foreground   (serve the recorded models in this terminal until Ctrl+C)
+    kale-ext serve RUN_ID --model VARIABLE --backend kserve [--namespace NS] [--storage-uri URI] [--canary-percent N]
+                   [--image IMAGE] [--emit FILE] [--json]   (a KServe InferenceService on a cluster)
 
 The first positional is an action word (list, promote, rollback, stop) or a run id (run ids never are one of those
 words). Store selection as in `kale-ext runs`. Everything goes through kale_ext.serving.manager.ServingManager, the code
@@ -33,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "kale-ext serve RUN_ID --model VARIABLE [--step STEP] [--name NAME] [--canary-percent N] [--json]\n"
             "       kale-ext serve --model-dir DIR [--name NAME] [--canary-percent N] [--json]\n"
             "       kale-ext serve {list [--json] | promote NAME | rollback NAME | stop [NAME]}\n"
-            "       kale-ext serve --foreground"
+            "       kale-ext serve --foreground\n"
+            "       kale-ext serve RUN_ID --model VARIABLE --backend kserve [--namespace NS] [--storage-uri URI]\n"
+            "                      [--canary-percent N] [--image IMAGE] [--emit FILE] [--json]"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -48,6 +52,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8080, help="the model server's port (default 8080)")
     p.add_argument("--foreground", action="store_true", help="run the model server in this terminal until Ctrl+C")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument(
+        "--backend",
+        choices=("local", "kserve"),
+        default="local",
+        help="local: the workspace's model server (default); kserve: a KServe InferenceService on the cluster of the "
+        "current kubeconfig (pip install 'kale-ext[kserve]')",
+    )
+    p.add_argument("--namespace", default="default", help="kserve: the InferenceService's namespace (default: default)")
+    p.add_argument("--storage-uri", metavar="URI", help="kserve: where the cluster finds the model directory")
+    p.add_argument("--image", help="kserve: the image of custom containers (torch and pyfunc models, transformers)")
+    p.add_argument("--emit", metavar="FILE", help="kserve: write the InferenceService to FILE instead of applying it")
     p.add_argument("--notebook", help="use the store beside this notebook")
     p.add_argument("--store", help="store folder (default: $KALE_EXT_HOME or ./.kale)")
     p.set_defaults(execute=execute)
@@ -62,6 +77,8 @@ def execute(args: argparse.Namespace) -> int:
         given = [f"--{k.replace('_', '-')}" for k in DEPLOY_ONLY if getattr(args, k) is not None]
         if given:
             raise InvalidRequestError(f"`kale-ext serve {action}` takes no {', '.join(given)} (only a deploy does).")
+    if args.backend == "kserve":
+        return _kserve(args, action)
     manager = ServingManager(open_store(args), host=args.host, port=args.port)
     if action == "list":
         return _list(manager, args.json)
@@ -95,6 +112,66 @@ def execute(args: argparse.Namespace) -> int:
     if args.foreground:
         return _foreground(manager)
     return _print(answer, args.json)
+
+
+def _kserve(args: argparse.Namespace, action: str | None) -> int:
+    """The run's model (or a model directory), exported as for the local server, as a KServe InferenceService."""
+    from ..serving.kserve_client import deploy_to_kserve
+    from ..serving.manager import default_name
+    from ..serving.modeldir import adopt_model_dir
+    from ..serving.sources import export_from_run
+    from .runs import open_store
+
+    if action is not None or args.foreground:
+        raise InvalidRequestError("--backend kserve deploys one model: RUN_ID --model VARIABLE, or --model-dir DIR.")
+    store = open_store(args)
+    volumes = None
+    if args.model_dir is not None:
+        directory, _ = adopt_model_dir(store, args.model_dir)
+        name = args.name or default_name(args.model_dir.rstrip("/").rsplit("/", 1)[-1])
+    elif args.target is not None and args.model:
+        directory, _ = export_from_run(store, args.target, args.model, args.step)
+        name = args.name or default_name(args.model)
+        volumes = _notebook_volumes(store.get_run(args.target)["notebook"])
+    else:
+        raise InvalidRequestError("Name a RUN_ID with --model VARIABLE, or --model-dir DIR, to deploy to KServe.")
+    answer = deploy_to_kserve(
+        directory,
+        name=name,
+        namespace=args.namespace,
+        storage_uri=args.storage_uri,
+        canary_percent=args.canary_percent,
+        emit=args.emit,
+        volumes=volumes,
+        image=args.image,
+    )
+    if args.json:
+        json.dump({k: v for k, v in answer.items() if k != "manifest"}, sys.stdout)
+        sys.stdout.write("\n")
+    elif answer.get("action") == "emitted":
+        print(f"wrote the InferenceService {name} to {answer['file']}")
+    else:
+        state = "ready" if answer.get("ready") else "not ready yet"
+        print(
+            f"InferenceService {args.namespace}/{name} {answer['action']}, {state}"
+            + (f" at {answer['url']}" if answer.get("url") else "")
+        )
+    for warning in answer.get("warnings") or []:
+        print(f"kale-ext: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _notebook_volumes(notebook: str) -> list[dict[str, Any]] | None:
+    """The run's notebook's volumes setting (Kale's), so a model directory on a mounted claim gets a pvc:// URI."""
+    from ..errors import KaleError
+    from ..notebook import load_notebook
+    from ..notebook.metadata import read_settings
+
+    try:
+        volumes = read_settings(load_notebook(notebook)).get("volumes")
+    except KaleError:
+        return None
+    return volumes if isinstance(volumes, list) else None
 
 
 def _print(answer: dict[str, Any], as_json: bool) -> int:

@@ -131,3 +131,25 @@ def test_foreground_records_the_deploy_and_runs_the_server_in_this_process(serve
     assert not os.path.exists(os.path.join(store.folder, "serving", "server.json")), "no background server started"
     code, _, _ = call("--foreground")
     assert code == 0 and len(calls) == 2, "--foreground alone serves what is recorded"
+
+
+def test_backend_kserve_writes_the_runs_model_as_an_inference_service(leaf, tmp_path, capsys):
+    import yaml
+
+    store, run = leaf
+    target = tmp_path / "isvc.yaml"
+    argv = ["serve", run["run_id"], "--model", "clf", "--backend", "kserve", "--namespace", "team"]
+    argv += ["--image", "registry.invalid/kale-ext:0.1.0", "--emit", str(target), "--store", store.folder, "--json"]
+    assert cli.main(argv) == 2, "a model directory on no volume of the notebook needs a storage URI"
+    assert "pass a storage URI" in capsys.readouterr().err
+    assert cli.main([*argv, "--storage-uri", "pvc://models/clf"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["action"] == "emitted" and answer["name"] == "clf" and answer["namespace"] == "team"
+    isvc = yaml.safe_load(target.read_text())
+    assert (isvc["apiVersion"], isvc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
+    assert isvc["metadata"] == {**isvc["metadata"], "name": "clf", "namespace": "team"}
+    assert isvc["spec"]["predictor"]["model"]["modelFormat"]["name"] == "sklearn"
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == "pvc://models/clf"
+    assert "transformer" in isvc["spec"], "the leaf notebook defines preprocess: the transformer comes along"
+    assert cli.main(["serve", "list", "--backend", "kserve", "--store", store.folder]) == 2
+    assert "deploys one model" in capsys.readouterr().err
