@@ -106,3 +106,22 @@ def test_analysis_of_a_real_pipeline_validates_and_gains_cells():
     with_cells = {**pipeline.to_json(), "cells": [{"index": 0, "role": "step", "step": "a"}]}
     assert analysis_from_pipeline(with_cells).cells[0].step == "a"
     assert msgspec.convert(to_builtins(analysis), Analysis) == analysis
+
+
+def test_the_cli_prints_exactly_what_the_analysis_model_answers():
+    """`kale-ext analyze --json` prints Pipeline.to_json() (no model import on the CLI's hot path); POST analyze
+    answers through the Analysis model: on every example and compat notebook the two are the same JSON."""
+    import glob
+    import json
+    import os
+
+    from kale_ext.analysis import analyze
+    from kale_ext.notebook import load_notebook
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths = sorted(glob.glob(os.path.join(repo, "examples", "*.ipynb")))
+    paths += sorted(glob.glob(os.path.join(os.path.dirname(repo), "shared", "compat", "*.ipynb")))
+    assert paths
+    for path in paths:
+        data = analyze(load_notebook(path), name="nb").to_json()
+        assert to_builtins(analysis_from_pipeline(data)) == json.loads(json.dumps(data)), path
