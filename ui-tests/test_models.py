@@ -104,7 +104,7 @@ def test_serve_from_a_run_send_requests_canary_promote_stop(page, real_lab, arti
     _wait_ready(model_url)
 
     for i in range(200):
-        status, answer = _post_json(predict, {"instances": rows[i % len(rows) : i % len(rows) + 2]})
+        status, answer = _post_json(predict, {"instances": rows[i % (len(rows) - 1) : i % (len(rows) - 1) + 2]})
         assert status == 200 and len(answer["predictions"]) == 2, answer
     kale.open_models()
     card = kale.model_card("wine")

@@ -96,7 +96,7 @@ def _version(v: Record, traffic: dict[str, int], metrics: Record, cards: Mapping
         variable=_text(v.get("variable")),
         hash=_text(v.get("hash")),
         model_dir=_text(model_dir),
-        created=_number(v.get("created")),
+        created=_time(v.get("created")),
         metrics=_metrics(metrics),
         inputs=_tensors(card.get("inputs")),
         outputs=_tensors(card.get("outputs")),
@@ -122,7 +122,7 @@ def _server(s: Record) -> ModelServer:
         host=_text(s.get("host")),
         port=s.get("port"),
         url=_text(s.get("url")),
-        started=_number(s.get("started")),
+        started=_time(s.get("started")),
         alive=bool(s.get("alive")),
     )
 
@@ -144,6 +144,23 @@ def _traffic(value: Any) -> dict[str, int]:
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _time(value: Any) -> float | None:
+    """Unix seconds from a number or an ISO 8601 text (server.json's "started"; the store's "created")."""
+    if value is None or isinstance(value, int | float):
+        return _number(value)
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _text(value: Any) -> str | None:

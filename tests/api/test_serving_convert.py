@@ -85,3 +85,13 @@ def test_deploy_answers_and_servable_lists():
     assert (answer.version, answer.traffic) == ("2", {"1": 90, "2": 10})
     listing = servable_list("r1", [{"step": "s", "variable": "m", "kind": "sklearn", "type": "T", "hash": "h", "x": 1}])
     assert [(m.step, m.variable) for m in listing.models] == [("s", "m")] and listing.run_id == "r1"
+
+
+def test_times_are_unix_seconds_whether_the_server_wrote_iso_text_or_a_number():
+    """The inference server writes server.json's "started" as ISO 8601 text; the wire carries Unix seconds."""
+    from kale_ext.api.serving_convert import _time
+
+    assert _time("2026-12-01T23:11:00+00:00") == 1796166660.0
+    assert _time("2026-12-01T23:11:00Z") == 1796166660.0
+    assert _time(1796166660) == 1796166660.0 and _time("1796166660.5") == 1796166660.5
+    assert _time(None) is None and _time("not a time") is None
