@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import os
 import sys
@@ -65,9 +64,6 @@ def main(argv: list[str] | None = None, serve: Callable[..., Any] | None = None)
     if args.transformer:
         if not args.predictor_host:
             print("kale-ext: a transformer needs --predictor_host (KServe's controller appends it)", file=sys.stderr)
-            return 2
-        if "predictor_host" not in inspect.signature(serve).parameters:
-            print("kale-ext: this kale-ext's server has no transformer mode (predictor_host)", file=sys.stderr)
             return 2
         extra = {"predictor_host": args.predictor_host, "protocol": args.protocol}
     with tempfile.TemporaryDirectory(prefix="kale-serving-") as tmp:

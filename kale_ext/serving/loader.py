@@ -86,14 +86,20 @@ def read_meta(model_dir: str) -> dict[str, Any]:
     )
 
 
-def load_model_dir(model_dir: str) -> LoadedModel:
-    """Load the directory's model and transformer; any failure becomes a ModelLoadError that says why."""
+def load_model_dir(model_dir: str, predictor: Callable[[Any], Any] | None = None) -> LoadedModel:
+    """Load the directory's model and transformer; any failure becomes a ModelLoadError that says why. With
+    ``predictor`` (a KServe transformer's remote predictor, remote.py) only the transformer is loaded and the model is
+    called through it."""
     meta = read_meta(model_dir)
     kind = meta["kind"]
+    prelude, functions = _load_transformer(model_dir, meta["transformer"]) if meta.get("transformer") else (None, {})
+    if predictor is not None:
+        loaded = LoadedModel(model_dir, kind, meta, None, predictor, feature_names=meta.get("feature_names"))
+        loaded.preprocess, loaded.postprocess = functions.get("preprocess"), functions.get("postprocess")
+        return loaded
     path = os.path.join(model_dir, meta.get("file") or DEFAULT_FILES[kind])
     if not os.path.isfile(path):
         raise ModelLoadError(f"{kind} model file {path} is missing.")
-    prelude, functions = _load_transformer(model_dir, meta["transformer"]) if meta.get("transformer") else (None, {})
     try:
         with _prelude_in_main(prelude):
             model, predict = _LOADERS[kind](path)

@@ -67,6 +67,9 @@ class Limits:
     max_batch_size: int = 32
     max_batch_wait_ms: float = 2.0
     max_body_bytes: int = 16 * 1024 * 1024
+    # A KServe transformer: the models are called at this predictor (remote.py), in this protocol.
+    predictor_host: str | None = None
+    protocol: str = "v1"
 
 
 @dataclass
@@ -157,7 +160,12 @@ def load_version(entry: ModelVersion, executor: Executor, metrics: Metrics, limi
     name, version = entry.name, entry.version
     try:
         try:
-            loaded = load_model_dir(entry.model_dir)
+            predictor = None
+            if limits.predictor_host:
+                from .remote import remote_predictor
+
+                predictor = remote_predictor(limits.predictor_host, name, limits.protocol)
+            loaded = load_model_dir(entry.model_dir, predictor)
         except ModelLoadError as e:
             log.error("model %s version %s (%s) is not ready: %s", name, version, entry.model_dir, e.message)
             entry.reason = e.message

@@ -235,7 +235,8 @@ def _run_loop(coro: Any) -> None:
 
 
 def serve(state_path: str, host: str = "127.0.0.1", port: int = 8080, **limits: Any) -> None:
-    """Serve the models of ``state_path`` until SIGINT/SIGTERM (what ``kale-ext serve --foreground`` calls)."""
+    """Serve the models of ``state_path`` until SIGINT/SIGTERM (what ``kale-ext serve --foreground`` calls). As a KServe
+    transformer, ``predictor_host=HOST`` (and ``protocol``) call the models at that predictor (see remote.py)."""
     _run_loop(InferenceServer(state_path, host, port, **limits).main())
 
 
