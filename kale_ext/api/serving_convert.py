@@ -147,20 +147,12 @@ def _number(value: Any) -> float | None:
 
 
 def _time(value: Any) -> float | None:
-    """Unix seconds from a number or an ISO 8601 text (server.json's "started"; the store's "created")."""
+    """Unix seconds from a number or from the text the server writes (server.json's ISO 8601 "started")."""
+    from ..serving.observe import log_time
+
     if value is None or isinstance(value, int | float):
         return _number(value)
-    text = str(value)
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+    return log_time(str(value))
 
 
 def _text(value: Any) -> str | None:
