@@ -2,11 +2,17 @@
 against kale-ext's (test_kserve_compat.py). Models: "m", a LogisticRegression on iris (4 FP64 features, INT64
 classes); "pipe", a StandardScaler + LogisticRegression Pipeline; "loading", registered but never ready.
 
+``send`` is how both sides send a case, so the recorded and the replayed requests are the same bytes.
+
 Each case: id, method, path, body (a JSON value, or raw text under "raw"), and "ours": the status kale-ext must answer
 when it differs from KServe's (KServe 0.21 answers a wrong shape and an unknown datatype with 500; the issue asks 422).
 """
 
 from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 ROWS = [ROW, [6.7, 3.0, 5.2, 2.3]]
@@ -98,3 +104,20 @@ CASES: list[dict] = [
     },
     {"id": "v2_infer_model_error", "method": "POST", "path": "/v2/models/m/infer", "body": infer([1.0, 2.0], (1, 2))},
 ]
+
+
+def send(base: str, case: dict, timeout: float = 30) -> tuple[int, object]:
+    """One case sent to the server at ``base``: (status, the JSON body, or {"_text": ...} when it is not JSON)."""
+    data = case["raw"].encode() if "raw" in case else json.dumps(case["body"]).encode() if "body" in case else None
+    req = urllib.request.Request(base + case["path"], data=data, method=case["method"])
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, {"_text": raw.decode(errors="replace")}

@@ -23,27 +23,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from kserve_cases import CASES  # noqa: E402
+from kserve_cases import CASES, send  # noqa: E402
 from models import train_models  # noqa: E402
 
 ROOT = HERE.parent.parent
 FIXTURE = HERE / "fixtures" / "kserve_0.21_answers.json"
-
-
-def send(base: str, case: dict) -> tuple[int, object]:
-    data = case["raw"].encode() if "raw" in case else json.dumps(case["body"]).encode() if "body" in case else None
-    req = urllib.request.Request(base + case["path"], data=data, method=case["method"])
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, {"_text": raw.decode(errors="replace")}
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from .kserve_cases import send
 from .models import train_models
 
 FIXTURE = Path(__file__).with_name("fixtures") / "kserve_0.21_answers.json"
@@ -46,22 +47,6 @@ SKLEARN_INFO = {
     "explainer": None,
     "source": None,
 }
-
-
-def send(base: str, case: dict) -> tuple[int, object]:
-    data = case["raw"].encode() if "raw" in case else json.dumps(case["body"]).encode() if "body" in case else None
-    req = urllib.request.Request(base + case["path"], data=data, method=case["method"])
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, {"_text": raw.decode(errors="replace")}
 
 
 def free_port() -> int:
