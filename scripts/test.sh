@@ -26,9 +26,11 @@ fi
 . "$VENV/bin/activate"
 
 step "installing Python build and test dependencies"
+# --no-build-isolation below builds every sdist dependency in this venv (kfp-server-api ships only an sdist): it needs
+# setuptools and wheel here, which a fresh venv without a pip cache does not have.
 python -m pip install -q --upgrade pip
 python -m pip install -q 'jupyterlab>=4.6,<4.7' hatchling hatch-jupyter-builder hatch-nodejs-version \
-  'jupyter-builder>=1.2,<2' editables build
+  'jupyter-builder>=1.2,<2' editables build setuptools wheel
 
 step "installing node packages and building the labextension"
 export YARN_NPM_REGISTRY_SERVER="${YARN_NPM_REGISTRY_SERVER:-$(npm config get registry)}"  # jlpm ignores ~/.npmrc
