@@ -146,6 +146,81 @@ def _v3(c: Connection) -> None:
     c.execute("CREATE INDEX IF NOT EXISTS served_live ON served_models(stopped, name)")
 
 
+def _v4(c: Connection) -> None:
+    # Tuning (kale_ext/tuning): an experiment and its trials; a trial is a pipeline run (run_id) of any backend.
+    c.execute(
+        """CREATE TABLE IF NOT EXISTS experiments (
+            experiment_id TEXT PRIMARY KEY,
+            notebook TEXT NOT NULL,
+            name TEXT NOT NULL,
+            runner TEXT NOT NULL DEFAULT 'local',   -- "local", or "katib" for an Experiment created on a cluster
+            external_id TEXT,                       -- Katib: "namespace/name"; NULL for local experiments
+            spec TEXT NOT NULL,                     -- the Katib-shaped experiment (+ automl, seed) as run, JSON
+            status TEXT NOT NULL,                   -- running succeeded failed cancelled interrupted
+            created REAL NOT NULL,
+            finished REAL,
+            driver_pid INTEGER,                     -- the process driving a local experiment (interrupted when dead)
+            driver_token TEXT,
+            error TEXT,
+            result TEXT                             -- JSON: best trial, AutoML's best family, why it stopped
+        )"""
+    )
+    c.execute("CREATE INDEX IF NOT EXISTS experiments_notebook ON experiments(notebook, created)")
+    c.execute(
+        """CREATE TABLE IF NOT EXISTS trials (
+            experiment_id TEXT NOT NULL REFERENCES experiments(experiment_id) ON DELETE CASCADE,
+            trial INTEGER NOT NULL,                 -- 1, 2, ... in the order suggested
+            run_id TEXT,                            -- the trial's pipeline run; NULL until it starts
+            status TEXT NOT NULL,                   -- pending running succeeded failed cancelled interrupted
+            parameters TEXT NOT NULL,               -- JSON {name: value} as suggested
+            objective REAL,
+            metrics TEXT,                           -- JSON {name: value}: the objective and additional metrics
+            stage TEXT,                             -- AutoML: "families" or "tune"; NULL otherwise
+            created REAL NOT NULL,
+            finished REAL,
+            PRIMARY KEY (experiment_id, trial)
+        )"""
+    )
+    c.execute("CREATE INDEX IF NOT EXISTS trials_run ON trials(run_id)")
+
+
+def _v5(c: Connection) -> None:
+    # Workspace snapshots (kale_ext/snapshots): content-addressed chunks under <store>/objects, manifests here.
+    c.execute(
+        """CREATE TABLE IF NOT EXISTS snapshots (
+            snapshot_id TEXT PRIMARY KEY,
+            notebook TEXT,                          -- the notebook whose workspace it is (absolute path)
+            root TEXT NOT NULL,                     -- the workspace folder the paths are relative to
+            created REAL NOT NULL,
+            files INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,                 -- total size of its files
+            new_bytes INTEGER NOT NULL              -- what it added to the object store (0: nothing new)
+        )"""
+    )
+    c.execute("CREATE INDEX IF NOT EXISTS snapshots_notebook ON snapshots(notebook, created)")
+    c.execute(
+        """CREATE TABLE IF NOT EXISTS snapshot_files (
+            snapshot_id TEXT NOT NULL REFERENCES snapshots(snapshot_id) ON DELETE CASCADE,
+            path TEXT NOT NULL,                     -- relative, "/"-separated
+            size INTEGER NOT NULL,
+            mode INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT NOT NULL,                     -- the whole file's content hash
+            chunks TEXT NOT NULL,                   -- JSON [chunk hash, ...] in file order
+            PRIMARY KEY (snapshot_id, path)
+        )"""
+    )
+    c.execute(
+        """CREATE TABLE IF NOT EXISTS chunks (
+            hash TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            created REAL NOT NULL
+        )"""
+    )
+    _add_column(c, "runs", "snapshot_id", "TEXT")  # the workspace snapshot taken for the run
+    c.execute("CREATE INDEX IF NOT EXISTS runs_snapshot ON runs(snapshot_id) WHERE snapshot_id IS NOT NULL")
+
+
 def _add_column(c: Connection, table: str, column: str, declaration: str) -> None:
     """ALTER TABLE ... ADD COLUMN unless the column exists: a store at version 0 may come from any earlier kale-ext,
     whose tables may already have some of the later columns. Names and declarations are this module's constants."""
@@ -164,6 +239,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, steps, artifacts, lineage, metrics", _v1),
     Migration(2, "runs carry their backend and its id for them; indexes for unfinished and newest runs", _v2),
     Migration(3, "artifacts carry their role and model kind; the served models and their versions", _v3),
+    Migration(4, "tuning experiments and their trials", _v4),
+    Migration(5, "workspace snapshots, their files and the content-addressed chunks", _v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

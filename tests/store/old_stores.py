@@ -188,3 +188,22 @@ def write_v2_store(folder: str) -> str:
     conn.execute("PRAGMA user_version = 2")
     conn.close()
     return path
+
+
+def write_v3_store(folder: str) -> str:
+    """A store at schema version 3 (before experiments, trials and snapshots): the v1 store migrated by migrations 1 to
+    3, exactly as kale-ext up to issue 10 left it. Returns the database's path."""
+    from kale_ext.store.schema import MIGRATIONS
+
+    path = write_v1_store(folder)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+
+    class _C:
+        execute = staticmethod(conn.execute)
+
+    for migration in MIGRATIONS[:3]:
+        migration.apply(_C())  # type: ignore[arg-type]
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    return path

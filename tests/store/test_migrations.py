@@ -37,7 +37,7 @@ def version(path):
 
 def test_migrations_are_numbered_one_by_one():
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 5
 
 
 @pytest.mark.parametrize("without_driver_signal", [False, True], ids=["v1", "v1-before-driver-signal"])
@@ -225,3 +225,19 @@ def test_a_v2_store_gains_artifact_roles_and_served_models_and_keeps_its_artifac
         ("m", "1", 100, None)
     ]
     assert store.next_served_version("m") == "2"
+
+
+def test_a_v3_store_gains_experiments_trials_and_snapshots_and_keeps_its_runs(tmp_path):
+    from .old_stores import write_v3_store
+
+    path = write_v3_store(str(tmp_path))
+    assert version(path) == 3 and "snapshot_id" not in columns(path)
+    assert not {"experiments", "trials", "snapshots", "snapshot_files", "chunks"} & _tables(path)
+
+    store = Store(str(tmp_path))
+
+    assert version(path) == SCHEMA_VERSION
+    assert {"experiments", "trials", "snapshots", "snapshot_files", "chunks"} <= _tables(path)
+    assert "snapshot_id" in columns(path)
+    assert store.get_run("old-done")["status"] == "succeeded"
+    assert store.run_row("old-done")["snapshot_id"] is None
