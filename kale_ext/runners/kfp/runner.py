@@ -275,7 +275,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
             run_id=run_id,
             notebook=notebook,
             timeout=self.snapshot_timeout,
-            poll_interval=min(self.poll_interval, 2.0),
+            poll_interval=min(self.poll_interval, 1.0),
             listener=listener,
         )
 

@@ -29,7 +29,7 @@ DEFAULT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
 # Where a Kubeflow notebook server mounts its workspace volume: the mount point when the claim is not in ``volumes``.
 DEFAULT_MOUNT = "/home/jovyan"
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_UNITS: dict[str, float] = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _UNITS.update({"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "m": 10**-3, "": 1})
 
 
@@ -51,7 +51,7 @@ def snapshot_requests(settings: dict[str, Any], pvc: str | None = None) -> list[
     if pvc:
         _check_name(pvc, "--snapshot-pvc")
         mount = next((v.get("mount_point") for v in claims if v["name"] == pvc), None)
-        return [{"pvc": pvc, "mount_point": mount if _absolute(mount) else DEFAULT_MOUNT}]
+        return [{"pvc": pvc, "mount_point": mount if isinstance(mount, str) and _absolute(mount) else DEFAULT_MOUNT}]
     if settings.get("snapshot_volumes") is not True:
         return []
     chosen = [v for v in claims if v.get("snapshot") is True] or _workspace_claims(claims, settings)
