@@ -25,7 +25,7 @@ from ...errors import KaleError
 from ...notebook import tags as T
 from ...pipeline.model import Diagnostic, Pipeline, Step
 from . import require_kfp
-from .config import StepConfigurator
+from .config import StepConfigurator, warn
 from .interface import PARAMETER_TYPES, PipelineInterface, StepInterface, build_interface
 from .requirements import Requirements, compute_requirements
 from .volumes import create_volumes, mount_volumes, volume_plan, with_snapshots
@@ -123,6 +123,15 @@ def compile_pipeline(
     requirements = compute_requirements(pipeline)
     refuse([d for d in requirements.diagnostics if d.severity == "error"], "the requirements setting is invalid")
     diagnostics = list(requirements.diagnostics)
+    if snapshots is None and pipeline.settings.get("snapshot_volumes") is True:
+        diagnostics.append(
+            warn(
+                "kfp.snapshot",
+                None,
+                "snapshot_volumes: the workspace VolumeSnapshot is taken when the run is submitted (kale-ext run "
+                "--backend kfp); this compiled pipeline mounts the live claims",
+            )
+        )
     from .components import build_components
 
     workdir = pipeline.settings.get("abs_working_dir")  # Kale's: the notebook's folder on a mounted volume

@@ -296,3 +296,18 @@ def test_the_kubeconfig_and_its_namespace_are_used_when_no_client_is_given(tmp_p
         with pytest.raises(CsiSnapshotError, match="no in-cluster or kubeconfig configuration") as err:
             kube_api_client()
     assert err.value.code == "csi.config" and "\n" not in str(err.value)
+
+
+def test_an_unreachable_kubernetes_api_is_one_line_at_once():
+    import socket
+
+    from kale_ext.runners.kfp.csi_client import take_snapshots
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    client = api_client(url)
+    client.configuration.retries = 0
+    with pytest.raises(CsiSnapshotError) as err:
+        take_snapshots(client, [{"pvc": "workspace", "mount_point": "/w"}], namespace=NS, run_id="R1")
+    assert err.value.code == "csi.api" and f"cannot reach the Kubernetes API at {url}" in str(err.value)

@@ -195,3 +195,14 @@ def test_a_refused_submission_deletes_the_snapshot(fake_kfp, kube, small_nb, mon
 def test_snapshot_flags_are_checked(small_nb, args, message):
     code, out, err = kale("run", small_nb, *args)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_compiling_without_submitting_says_the_snapshot_is_taken_at_submission(tmp_path):
+    from .helpers import compile_file
+
+    settings = {"snapshot_volumes": True, "volumes": [{"type": "pvc", "name": "w", "mount_point": "/home/jovyan"}]}
+    nb = write_notebook(tmp_path / "c.ipynb", (["step:a"], "x = 1\n"), metadata={"kubeflow_notebook": settings})
+    code, out, _ = compile_file(nb, "--json")
+    assert code == 0
+    (warning,) = [d for d in json.loads(out)["diagnostics"] if d["code"] == "kfp.snapshot"]
+    assert warning["severity"] == "warning" and "taken when the run is submitted" in warning["message"]
