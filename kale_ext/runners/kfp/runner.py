@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Any as AnyTrait
 from traitlets import Float, Unicode, default
@@ -33,6 +33,9 @@ from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
 from ..base import Listener, Runner, RunnerError, RunOptions
 from .client import HOST_HINT, KfpApiError, KfpClient, connect
+
+if TYPE_CHECKING:
+    from .compiler import CompileResult
 from .watch import ACTIVE, Watch
 
 ENV_HOST = "KF_PIPELINES_ENDPOINT"
@@ -211,7 +214,6 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         """See kale_ext.runners.base; nothing reaches the KFP API unless the notebook and its parameters are valid."""
         from .compiler import compile_pipeline
         from .snapshots import snapshot_requests
-        from .submit import submit
 
         options = options or RunOptions()
         if self._closed.is_set():
@@ -227,13 +229,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         snapshots = self._snapshot(requests, run_id, notebook, listener)
         try:
             result = result or compile_pipeline(pipeline, snapshots=snapshots)
-            fd, package = tempfile.mkstemp(suffix=".yaml", prefix="kale-kfp-")
-            try:
-                with os.fdopen(fd, "w") as f:
-                    f.write(result.yaml)
-                submitted = submit(self, client, result, package, run_id, _kfp_values(values), options.use_cache)
-            finally:
-                os.remove(package)
+            submitted = self._submit(client, result, run_id, _kfp_values(values), options.use_cache)
         except BaseException:
             self._release(snapshots)  # not submitted: nothing will ever mount them
             raise
@@ -259,6 +255,19 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         )
         self._watch(store, run_id, listener)
         return run_id
+
+    def _submit(
+        self, client: KfpClient, result: CompileResult, run_id: str, values: dict[str, Any], use_cache: bool
+    ) -> dict[str, Any]:
+        from .submit import submit
+
+        fd, package = tempfile.mkstemp(suffix=".yaml", prefix="kale-kfp-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(result.yaml)
+            return submit(self, client, result, package, run_id, values, use_cache)
+        finally:
+            os.remove(package)
 
     def _snapshot(
         self, requests: list[dict[str, str]], run_id: str, notebook: str, listener: Listener | None
