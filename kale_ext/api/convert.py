@@ -14,7 +14,18 @@ from typing import Any
 import msgspec
 
 from .analysis import Analysis
-from .runs import LogChunk, Run, RunList, RunOptions, RunStep, RunSummary, StepError, StepInput, StepOutput
+from .runs import (
+    LogChunk,
+    Run,
+    RunList,
+    RunOptions,
+    RunStep,
+    RunSummary,
+    StepError,
+    StepInput,
+    StepOutput,
+    VolumeSnapshot,
+)
 
 Record = Mapping[str, Any]
 
@@ -75,6 +86,7 @@ def _options(o: Record) -> RunOptions:
         fail_fast=bool(o.get("fail_fast", False)),
         max_parallel=o.get("max_parallel"),
         launcher=o.get("launcher"),
+        volume_snapshots=msgspec.convert(o.get("volume_snapshots") or [], list[VolumeSnapshot]),
     )
 
 

@@ -84,13 +84,31 @@ class RunStep(msgspec.Struct, kw_only=True):
     outputs: list[StepOutput]
 
 
+class VolumeSnapshot(msgspec.Struct, kw_only=True):
+    """A CSI VolumeSnapshot of a workspace claim, taken before a Kubeflow Pipelines submission: the run's steps mount
+    a claim restored from it (``size``, at least the snapshot's ``restore_size``) at ``mount_point``."""
+
+    pvc: str
+    mount_point: str
+    volume_snapshot: str
+    namespace: str
+    snapshot_class: str
+    driver: str
+    storage_class: str
+    access_modes: list[str]
+    restore_size: str | None
+    size: str
+
+
 class RunOptions(msgspec.Struct, kw_only=True):
-    """The options a run was started with, as recorded."""
+    """The options a run was started with, as recorded. ``volume_snapshots``: the workspace snapshots of a Kubeflow
+    Pipelines run (empty otherwise)."""
 
     use_cache: bool
     fail_fast: bool
     max_parallel: int | None
     launcher: str | None
+    volume_snapshots: list[VolumeSnapshot] = []
 
 
 class _RunHeader(msgspec.Struct, kw_only=True):

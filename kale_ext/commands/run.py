@@ -1,5 +1,6 @@
 """`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]
-[--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach]`.
+[--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach] [--snapshot-pvc PVC]
+[--snapshot-timeout SECONDS]`.
 
 Analyzes the notebook, runs its pipeline with the LocalRunner (or, with ``--backend kfp``, on Kubeflow Pipelines: see
 kfp_run.py) and prints live per-step progress on stderr. Exit 0 only
@@ -50,6 +51,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--experiment", metavar="NAME", help="the KFP experiment (created if missing; default kale-ext)")
     k.add_argument("--namespace", metavar="NS", help="the Kubernetes namespace of the run (multi-user KFP)")
     k.add_argument("--detach", action="store_true", help="print the run and return once KFP accepted it")
+    k.add_argument(
+        "--snapshot-pvc",
+        metavar="PVC",
+        help="snapshot this workspace PVC (CSI VolumeSnapshot) before submitting; the steps mount a PVC restored "
+        "from it (default: the notebook's snapshot_volumes setting)",
+    )
+    k.add_argument(
+        "--snapshot-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the VolumeSnapshot to be ready to use (default 300)",
+    )
     p.set_defaults(execute=execute)
 
 
@@ -78,6 +91,12 @@ class Progress:
             if status == "failed" and event.get("error"):
                 extra += f"  {event['error'].get('message', '')}"
             self.stream.write(f"{elapsed} {event['step']:<24} {status}{extra}\n")
+        elif event.get("event") == "volume_snapshot":  # the KFP backend's workspace snapshot, before the submission
+            what = f"VolumeSnapshot {event['namespace']}/{event['volume_snapshot']} of PVC {event['pvc']}"
+            if event["status"] == "ready":
+                self.stream.write(f"{elapsed} {what} ready to use (restoreSize {event.get('restore_size')})\n")
+            else:
+                self.stream.write(f"{elapsed} {what} created (class {event['snapshot_class']}), waiting for it\n")
         elif event.get("event") == "run" and event["status"] != "running":
             reason = f"  {event['error']}" if event.get("error") else ""  # e.g. why a KFP run's state is unknown
             self.stream.write(f"{elapsed} run {event['run_id']} {event['status']}{reason}\n")
@@ -98,11 +117,18 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
                 "runner": run["runner"],
                 "external_id": run["external_id"],
                 "external_url": run["options"].get("external_url"),
+                **volume_snapshots_of(run),
             }
             if run.get("runner", "local") != "local"
             else {}
         ),
     }
+
+
+def volume_snapshots_of(run: dict[str, Any]) -> dict[str, Any]:
+    """{"volume_snapshots": [{"pvc", "volume_snapshot", "namespace", ...}]} when the run's workspace was snapshotted."""
+    taken = run["options"].get("volume_snapshots")
+    return {"volume_snapshots": taken} if taken else {}
 
 
 def report_failures(run: dict[str, Any], stream=None) -> None:
@@ -127,9 +153,13 @@ def execute(args: argparse.Namespace) -> int:
     texts = dict(parse_assignment(p) for p in args.param)
     if args.max_parallel is not None and args.max_parallel < 1:
         raise KaleError(f"--max-parallel must be at least 1, got {args.max_parallel}.")
-    kfp_only = [f"--{n}" for n in ("host", "experiment", "namespace", "detach") if getattr(args, n)]
+    kfp_flags = ("host", "experiment", "namespace", "detach", "snapshot_pvc", "snapshot_timeout")
+    kfp_only = [f"--{n.replace('_', '-')}" for n in kfp_flags if getattr(args, n, None) not in (None, False)]
     if args.backend == "local" and kfp_only:
         raise KaleError(f"{', '.join(kfp_only)} apply to --backend kfp only.")
+    timeout = getattr(args, "snapshot_timeout", None)
+    if timeout is not None and timeout <= 0:
+        raise KaleError(f"--snapshot-timeout must be a positive number of seconds, got {timeout:g}.")
     pipeline = load_pipeline(args.notebook)
     options = RunOptions(
         # An unknown name is refused by the runner, with the list of the known ones.

@@ -106,6 +106,8 @@ def execute_show(args: argparse.Namespace) -> int:
     print(f"  created {_fmt_time(run['created'])}, duration {run['duration_s']} s")
     if run["runner"] != "local":
         print(f"  on {run['runner']} as {run['external_id']}: {run['options'].get('external_url')}")
+    for vs in run["options"].get("volume_snapshots") or []:
+        print(f"  workspace PVC {vs['pvc']}: VolumeSnapshot {vs['namespace']}/{vs['volume_snapshot']}")
     if run["resumed_from"]:
         print(f"  resumed from {run['resumed_from']}")
     if run["parameters"]:

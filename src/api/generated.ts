@@ -201,13 +201,31 @@ export interface Run {
   steps: RunStep[];
 }
 /**
- * The options a run was started with, as recorded.
+ * The options a run was started with, as recorded. `volume_snapshots`: the workspace snapshots of a Kubeflow
+ * Pipelines run (empty otherwise).
  */
 export interface RunOptions {
   use_cache: boolean;
   fail_fast: boolean;
   max_parallel: number | null;
   launcher: string | null;
+  volume_snapshots?: VolumeSnapshot[];
+}
+/**
+ * A CSI VolumeSnapshot of a workspace claim, taken before a Kubeflow Pipelines submission: the run's steps mount
+ * a claim restored from it (`size`, at least the snapshot's `restore_size`) at `mount_point`.
+ */
+export interface VolumeSnapshot {
+  pvc: string;
+  mount_point: string;
+  volume_snapshot: string;
+  namespace: string;
+  snapshot_class: string;
+  driver: string;
+  storage_class: string;
+  access_modes: string[];
+  restore_size: string | null;
+  size: string;
 }
 /**
  * A step of a run. `cached_from` is the run whose outputs a cached step reused; `timings` are seconds by

@@ -65,7 +65,7 @@ class FakeKube:
                 code, answer = fake.route(self.command, self.path.split("?")[0], body)
                 self._answer(code, answer)
 
-            do_GET = do_POST = do_PATCH = _handle
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

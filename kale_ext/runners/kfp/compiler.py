@@ -25,10 +25,10 @@ from ...errors import KaleError
 from ...notebook import tags as T
 from ...pipeline.model import Diagnostic, Pipeline, Step
 from . import require_kfp
-from .config import StepConfigurator
+from .config import StepConfigurator, warn
 from .interface import PARAMETER_TYPES, PipelineInterface, StepInterface, build_interface
 from .requirements import Requirements, compute_requirements
-from .volumes import create_volumes, mount_volumes, volume_plan
+from .volumes import create_volumes, mount_volumes, volume_plan, with_snapshots
 
 DEFAULT_IMAGE = f"python:{sys.version_info.major}.{sys.version_info.minor}"  # the pins are for this Python
 _ANNOTATIONS = {"bool": bool, "int": int, "float": float, "str": str, "list": list, "dict": dict}
@@ -106,8 +106,14 @@ def base_images(pipeline: Pipeline, image: str | None) -> dict[str, str]:
 
 
 def compile_pipeline(
-    pipeline: Pipeline, *, nb: dict[str, Any] | None = None, image: str | None = None
+    pipeline: Pipeline,
+    *,
+    nb: dict[str, Any] | None = None,
+    image: str | None = None,
+    snapshots: list[dict[str, Any]] | None = None,
 ) -> CompileResult:
+    """``snapshots``: the VolumeSnapshots taken of workspace claims (csi_client.take_snapshots); every step mounts a
+    claim the run restores from each, at its mount point."""
     require_kfp()
     refuse([d for d in pipeline.diagnostics if d.severity == "error"], "the notebook has analysis errors")
     if not pipeline.steps:
@@ -117,12 +123,21 @@ def compile_pipeline(
     requirements = compute_requirements(pipeline)
     refuse([d for d in requirements.diagnostics if d.severity == "error"], "the requirements setting is invalid")
     diagnostics = list(requirements.diagnostics)
+    if snapshots is None and pipeline.settings.get("snapshot_volumes") is True:
+        diagnostics.append(
+            warn(
+                "kfp.snapshot",
+                None,
+                "snapshot_volumes: the workspace VolumeSnapshot is taken when the run is submitted (kale-ext run "
+                "--backend kfp); this compiled pipeline mounts the live claims",
+            )
+        )
     from .components import build_components
 
     workdir = pipeline.settings.get("abs_working_dir")  # Kale's: the notebook's folder on a mounted volume
     workdir = workdir if isinstance(workdir, str) and workdir.startswith("/") else None
     components = build_components(pipeline.name, iface, base_images(pipeline, image), requirements.pins, workdir)
-    func = pipeline_function(pipeline, iface, components, tag_cells(nb, pipeline), diagnostics)
+    func = pipeline_function(pipeline, iface, components, tag_cells(nb, pipeline), diagnostics, snapshots or [])
     name = kfp_name(pipeline.name)
     try:
         yaml = _compile(func, name, pipeline.name, pipeline.description)
@@ -149,11 +164,12 @@ def pipeline_function(
     components: dict[str, Any],
     cells: dict[str, dict[str, int]],
     diagnostics: list[Diagnostic],
+    snapshots: list[dict[str, Any]] | None = None,
 ) -> Any:
     """A Python function kfp can trace: its signature holds the pipeline parameters (typed, with defaults) and it
     returns the Metrics artifact of every step that logs metrics (the pipeline's outputs)."""
     names = list(iface.parameters)
-    volumes = volume_plan(pipeline.settings, diagnostics)
+    volumes = with_snapshots(volume_plan(pipeline.settings, diagnostics), snapshots or [])
     metric_steps = [s for s in iface.steps if s.metrics]
     output_fields = [f"{s.func}_metrics" for s in metric_steps]
     outputs_type = namedtuple("Outputs", output_fields) if metric_steps else None

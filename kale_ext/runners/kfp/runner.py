@@ -4,7 +4,8 @@
 connects (client.py: healthz first, no retries), finds or creates the experiment, uploads the pipeline (a new pipeline
 version on each deploy of the same notebook), creates the run with the typed parameters, and records it
 (``runner="kfp"``, ``external_id`` the KFP run id, ``options.external_url`` the KFP UI's run page, ``options.kfp`` the
-host, experiment, namespace, pipeline and version ids). A watcher thread per run (watch.py) polls the run and maps its
+host, experiment, namespace, pipeline and version ids; ``options.volume_snapshots`` the CSI VolumeSnapshots of the
+workspace claims taken before the submission, which the steps mount restored copies of: csi_client.py). A watcher thread per run (watch.py) polls the run and maps its
 state and its tasks' states onto the store. Watching resumes after a server restart: opening a store re-attaches to its
 unfinished kfp runs (they are never marked "interrupted": the cluster keeps running them). The bearer token is read
 from a file at each connection and is never printed, logged or stored.
@@ -18,8 +19,9 @@ import json
 import os
 import tempfile
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from traitlets import Any as AnyTrait
 from traitlets import Float, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -31,6 +33,9 @@ from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
 from ..base import Listener, Runner, RunnerError, RunOptions
 from .client import HOST_HINT, KfpApiError, KfpClient, connect
+
+if TYPE_CHECKING:
+    from .compiler import CompileResult
 from .watch import ACTIVE, Watch
 
 ENV_HOST = "KF_PIPELINES_ENDPOINT"
@@ -62,6 +67,19 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
     ui_url = Unicode(config=True, help="Base URL of the KFP UI, for the links to runs. Default: the host.")
     poll_interval = Float(2.0, config=True, help="Seconds between two polls of a watched run.")
     timeout = Float(5.0, config=True, help="Seconds to wait for the KFP API to connect (then: unreachable).")
+    snapshot_pvc = Unicode(
+        "",
+        config=True,
+        help="A workspace PersistentVolumeClaim to snapshot (CSI VolumeSnapshot) before each submission; the steps "
+        "mount a claim restored from the snapshot (where the notebook's volumes mount it, else /home/jovyan). Empty: "
+        "only when the notebook sets snapshot_volumes (kale-ext run --snapshot-pvc).",
+    )
+    snapshot_timeout = Float(
+        300.0, config=True, help="Seconds to wait for a workspace VolumeSnapshot to be ready to use (then: an error)."
+    )
+    kube_client = AnyTrait(
+        None, help="A kubernetes.client.ApiClient for the snapshots; None: in-cluster config, else $KUBECONFIG."
+    )
     store_dir = Unicode(
         config=True,
         help=f"Folder of the run store. Default: c.LocalRunner.store_dir if set, else ${ENV_HOME} if set; empty: a "
@@ -195,7 +213,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
     ) -> str:
         """See kale_ext.runners.base; nothing reaches the KFP API unless the notebook and its parameters are valid."""
         from .compiler import compile_pipeline
-        from .submit import submit
+        from .snapshots import snapshot_requests
 
         options = options or RunOptions()
         if self._closed.is_set():
@@ -203,17 +221,18 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         _refuse_analysis_errors(pipeline)
         values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
-        result = compile_pipeline(pipeline)
+        requests = snapshot_requests(pipeline.settings, self.snapshot_pvc or None)
+        result = None if requests else compile_pipeline(pipeline)  # with snapshots: compiled once they are ready
         client = self.connect()
         run_id = new_run_id()
-        fd, package = tempfile.mkstemp(suffix=".yaml", prefix="kale-kfp-")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(result.yaml)
-            submitted = submit(self, client, result, package, run_id, _kfp_values(values), options.use_cache)
-        finally:
-            os.remove(package)
         notebook = os.path.abspath(notebook_path)
+        snapshots = self._snapshot(requests, run_id, notebook, listener)
+        try:
+            result = result or compile_pipeline(pipeline, snapshots=snapshots)
+            submitted = self._submit(client, result, run_id, _kfp_values(values), options.use_cache)
+        except BaseException:
+            self._release(snapshots)  # not submitted: nothing will ever mount them
+            raise
         store = self.store_for(notebook)
         store.create_run(
             run_id=run_id,
@@ -227,6 +246,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
                 "launcher": None,
                 "external_url": f"{self.ui_base()}/#/runs/details/{submitted['run_id']}",
                 "kfp": submitted,
+                **({"volume_snapshots": snapshots} if snapshots else {}),
             },
             plan=[s.to_json() for s in build_specs(pipeline)],
             metric_sources=dict(pipeline.metric_sources),
@@ -235,6 +255,44 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         )
         self._watch(store, run_id, listener)
         return run_id
+
+    def _submit(
+        self, client: KfpClient, result: CompileResult, run_id: str, values: dict[str, Any], use_cache: bool
+    ) -> dict[str, Any]:
+        from .submit import submit
+
+        fd, package = tempfile.mkstemp(suffix=".yaml", prefix="kale-kfp-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(result.yaml)
+            return submit(self, client, result, package, run_id, values, use_cache)
+        finally:
+            os.remove(package)
+
+    def _snapshot(
+        self, requests: list[dict[str, str]], run_id: str, notebook: str, listener: Listener | None
+    ) -> list[dict[str, Any]]:
+        """The ready VolumeSnapshots of the requested workspace claims (none asked: [])."""
+        if not requests:
+            return []
+        from .csi_client import default_namespace, kube_api_client, take_snapshots
+
+        return take_snapshots(
+            kube_api_client(self.kube_client),
+            requests,
+            namespace=default_namespace(self.namespace),
+            run_id=run_id,
+            notebook=notebook,
+            timeout=self.snapshot_timeout,
+            poll_interval=min(self.poll_interval, 1.0),
+            listener=listener,
+        )
+
+    def _release(self, snapshots: list[dict[str, Any]]) -> None:
+        if snapshots:
+            from .csi_client import delete_snapshots, kube_api_client
+
+            delete_snapshots(kube_api_client(self.kube_client), snapshots)
 
     def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]:
         watch = self._watches.get(run_id)

@@ -1,6 +1,8 @@
 """Kale's notebook volumes compiled to KFP through kfp-kubernetes: an existing claim (``pvc``) is mounted in every step; a
 new claim (``new_pvc``) is created by each run with ``CreatePVC`` (named ``<run>-<name>``) and mounted in every step.
 Other volume types (Kale's ``pv``, Rok's ``clone``) and incomplete entries are warning diagnostics, not mounted.
+A workspace claim snapshotted before the submission (csi_client.py) is replaced by a claim each run restores from its
+VolumeSnapshot (``CreatePVC`` with the snapshot as ``data_source``, kind "restored"), mounted at the same path.
 
 Kale's ``volumes`` setting: [{"type": "pvc" | "new_pvc", "name", "mount_point", and for a new_pvc "size", "size_type"
 ("Gi"), "storage_class_name", "volume_access_mode" (rom | rwo | rwm; Kale's default rwm), "annotations" ([{"key",
@@ -15,6 +17,7 @@ from typing import Any
 
 from ...pipeline.model import Diagnostic
 from .config import warn
+from .snapshots import data_source
 
 ACCESS_MODES = {"rom": "ReadOnlyMany", "rwo": "ReadWriteOnce", "rwm": "ReadWriteMany"}
 
@@ -74,6 +77,28 @@ def _new_pvc(v: dict[str, Any], settings: dict[str, Any], label: str, out: list[
     }
 
 
+def with_snapshots(plan: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The volume plan with each snapshotted claim (an entry of csi_client.take_snapshots) replaced by the claim
+    restored from its snapshot: the live claim is no longer mounted where its restored copy is."""
+    if not snapshots:
+        return plan
+    taken = {s["pvc"] for s in snapshots} | {s["mount_point"] for s in snapshots}
+    kept = [v for v in plan if not (v["kind"] == "pvc" and (v["name"] in taken or v["mount_point"] in taken))]
+    restored = [
+        {
+            "kind": "restored",
+            "name": s["pvc"],
+            "mount_point": s["mount_point"],
+            "size": s["size"],
+            "access_modes": list(s["access_modes"]),
+            "storage_class_name": s["storage_class"],
+            "data_source": data_source(s["volume_snapshot"]),
+        }
+        for s in snapshots
+    ]
+    return kept + restored
+
+
 def create_volumes(plan: list[dict[str, Any]]) -> dict[str, Any]:
     """Inside the pipeline function: one CreatePVC task per new_pvc volume (its claim is named after the run)."""
     from kfp import kubernetes
@@ -90,6 +115,16 @@ def create_volumes(plan: list[dict[str, Any]]) -> dict[str, Any]:
             )
             task.set_display_name(f"create-volume-{v['name']}")
             created[v["name"]] = task
+        elif v["kind"] == "restored":  # the run's own copy of the workspace, restored from its VolumeSnapshot
+            task = kubernetes.CreatePVC(
+                pvc_name_suffix=f"-{v['name']}-restored",
+                access_modes=v["access_modes"],
+                size=v["size"],
+                storage_class_name=v["storage_class_name"],
+                data_source=v["data_source"],
+            )
+            task.set_display_name(f"restore-volume-{v['name']}")
+            created[v["name"]] = task
     return created
 
 
@@ -97,5 +132,5 @@ def mount_volumes(task: Any, plan: list[dict[str, Any]], created: dict[str, Any]
     from kfp import kubernetes
 
     for v in plan:
-        claim = created[v["name"]].outputs["name"] if v["kind"] == "new_pvc" else v["name"]
+        claim = created[v["name"]].outputs["name"] if v["kind"] != "pvc" else v["name"]
         kubernetes.mount_pvc(task, pvc_name=claim, mount_path=v["mount_point"])
