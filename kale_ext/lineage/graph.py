@@ -58,7 +58,7 @@ def step_parameters(spec: StepSpec | None, literals: dict[str, str]) -> dict[str
 
 def _artifact(a: dict[str, Any]) -> dict[str, Any]:
     keys = ("name", "hash", "type", "serializer", "size", "path", "role", "kind")
-    return {k: a.get(k) for k in keys} | {"artifact_id": a["id"]}
+    return {k: a.get(k) for k in keys} | {"artifact_id": a["id"], "variable": a["name"]}
 
 
 def _origin(store: Store, run_id: str, step: str, steps_of: dict[str, dict[str, Any]]) -> dict[str, str]:

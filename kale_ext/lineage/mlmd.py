@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..marshal.registry import GROUP_SERIALIZER
 from ..store import Store
 from .graph import run_lineage
 
@@ -123,14 +124,16 @@ def _ms(t: float | None) -> str | None:
 def _file_artifact(g: _Graph, a: dict[str, Any], run_id: str, step: str) -> str:
     model = a.get("kind") is not None
     props = {"hash": a["hash"], "serializer": a["serializer"], "value_type": a["type"], "size": a["size"]}
-    props["variable"] = a["name"]
+    props["variable"] = a["variable"]
     if model:
         props["model_kind"] = a["kind"]
     origin = a.get("origin") or {"run_id": run_id, "step": step}
+    # A shared-output group is one file holding several variables: one artifact per variable of it.
+    key = (a["hash"], a["path"] + ("#" + a["variable"] if a["serializer"] == GROUP_SERIALIZER else ""))
     art_id, _ = g.artifact(
-        (a["hash"], a["path"]),
+        key,
         "kale_ext.Model" if model else "kale_ext.Artifact",
-        name=f"{origin['run_id']}/{origin['step']}/{a['name']}#{a['artifact_id']}",
+        name=f"{origin['run_id']}/{origin['step']}/{a['variable']}#{a['artifact_id']}",
         uri="file://" + a["path"],
         properties=_props(props),
         state="LIVE",
