@@ -86,19 +86,25 @@ def collect(
         values[r["input"]] = loaded[r["input"]]
         summary.append(_row(r["input"], "input", r, f"{r['step']} of {r['run_id']}"))
     if outputs:
-        arts = [a for a in q.run_artifacts(found_store, run_id) if a["step"] == step]
-        if record["status"] not in ("succeeded", "cached") or not arts:
-            raise ExploreError(
-                f"Step {step!r} of run {run_id} is {record['status']} and produced no outputs to load. "
-                "Fix: call explore.load without outputs=True.",
-                code="explore.no_outputs",
-                details={"status": record["status"]},
-            )
+        arts = outputs_of(found_store, run_id, record)
         out = load_values(_entries(arts, "name"))
         for a in arts:
             values[a["name"]] = out[a["name"]]
             summary.append(_row(a["name"], "output" if a["role"] == "output" else "model", a, step))
     return values, summary
+
+
+def outputs_of(store: Store, run_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The artifacts step ``record`` of the run wrote (outputs and models); ExploreError when it wrote none."""
+    arts = [a for a in q.run_artifacts(store, run_id) if a["step"] == record["name"]]
+    if record["status"] not in ("succeeded", "cached") or not arts:
+        raise ExploreError(
+            f"Step {record['name']!r} of run {run_id} is {record['status']} and produced no outputs to load. "
+            "Fix: explore it without its outputs.",
+            code="explore.no_outputs",
+            details={"status": record["status"]},
+        )
+    return arts
 
 
 def _row(name: str, kind: str, artifact: dict[str, Any], source: str) -> dict[str, Any]:

@@ -65,6 +65,10 @@ def exploration_notebook(
     """The step's exploration notebook (nbformat 4); NotFoundError for an unknown run or step."""
     found = store_of_run(run_id, store)
     row, record, spec = step_of(found, run_id, step)
+    if outputs:  # refused now rather than by the notebook's first cell
+        from .explore import outputs_of
+
+        outputs_of(found, run_id, record)
     # The kernel starts beside the run's notebook and finds the store there by itself unless it lives elsewhere.
     default = os.path.abspath(store_dir_for(row["notebook"]))
     store_folder = None if found.folder == default else found.folder

@@ -179,3 +179,10 @@ def test_store_not_beside_the_notebook_is_named_in_the_load_cell(small, tmp_path
     nb = explore.exploration_notebook(run["run_id"], "double", store=str(moved))
     first = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"][0]
     assert f'store="{moved}"' in first
+
+
+def test_an_exploration_notebook_with_outputs_of_a_failed_step_is_refused(small):
+    store, run, _, _ = small
+    with pytest.raises(ExploreError) as err:
+        explore.exploration_notebook(run["run_id"], "boom", outputs=True, store=store)
+    assert err.value.code == "explore.no_outputs"
