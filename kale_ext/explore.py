@@ -112,6 +112,14 @@ def _row(name: str, kind: str, artifact: dict[str, Any], source: str) -> dict[st
     return {"name": name, "kind": kind, "type": short, "hash": artifact["hash"], "from": source}
 
 
+class Loaded(dict):
+    """What ``load`` answers: {name: value}. In a notebook, the cell that calls ``load`` shows the names only (the
+    values themselves may be large; the printed table already describes them)."""
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(f"<{len(self)} name(s) loaded: {', '.join(self)}>")
+
+
 def load(
     run_id: str,
     step: str,
@@ -135,7 +143,7 @@ def load(
         rebinder.fill_missing()
     if show:
         print(summary_table(run_id, step, summary))
-    return {name: target[name] for name in values}
+    return Loaded((name, target[name]) for name in values)
 
 
 def summary_table(run_id: str, step: str, rows: list[dict[str, Any]]) -> str:
@@ -153,4 +161,12 @@ def summary_table(run_id: str, step: str, rows: list[dict[str, Any]]) -> str:
 # The notebook is built in explore_notebook.py; re-exported here, the public module.
 from .explore_notebook import exploration_notebook, write_exploration_notebook  # noqa: E402
 
-__all__ = ["ExploreError", "collect", "exploration_notebook", "load", "summary_table", "write_exploration_notebook"]
+__all__ = [
+    "ExploreError",
+    "Loaded",
+    "collect",
+    "exploration_notebook",
+    "load",
+    "summary_table",
+    "write_exploration_notebook",
+]

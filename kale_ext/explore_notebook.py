@@ -26,6 +26,8 @@ def _markdown(text: str) -> dict[str, Any]:
 
 
 def _code(source: str, **metadata: Any) -> dict[str, Any]:
+    # Tagged "skip": the exploration notebook is no pipeline (the sidebar shows no steps and no diagnostics for it).
+    metadata = {**metadata, "tags": ["skip"]}
     return {"cell_type": "code", "metadata": metadata, "source": source, "outputs": [], "execution_count": None}
 
 
@@ -51,7 +53,9 @@ def _header(row: dict[str, Any], record: dict[str, Any], spec: Any, outputs: boo
         lines.append(f"- code hash `{code_hash(spec)}`")
     error = record.get("error")
     if error:
-        where = f" in cell {error['cell']}, line {error['line']}" if error.get("cell") is not None else ""
+        # 1-based, as JupyterLab counts cells ("Go to cell N" in the runs view); the error records it 0-based.
+        name = os.path.basename(row["notebook"])
+        where = f" in cell {error['cell'] + 1} of {name}, line {error['line']}" if error.get("cell") is not None else ""
         message = str(error.get("message") or "")
         if error.get("type") and not message.startswith(f"{error['type']}:"):
             message = f"{error['type']}: {message}"
@@ -84,7 +88,7 @@ def exploration_notebook(
         failed_cell = (record.get("error") or {}).get("cell")
         for c in spec.cells:
             if failed_cell is not None and c["index"] == failed_cell:
-                cells.append(_markdown(f"The step failed in the next cell (notebook cell {c['index']})."))
+                cells.append(_markdown(f"The step failed in the next cell (cell {c['index'] + 1} of the notebook)."))
             cells.append(_code(c["source"]))
     return {
         "cells": cells,

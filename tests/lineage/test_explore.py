@@ -135,7 +135,7 @@ def test_exploration_notebook_cells(small):
     ]
     header = nb["cells"][0]["source"]
     assert run["run_id"] in header and "`boom`" in header and "failed" in header
-    assert "ValueError: boom 66 12 x" in header and "cell 5, line 2" in header
+    assert "ValueError: boom 66 12 x" in header and "in cell 6 of small.ipynb, line 2" in header
     with_outputs = explore.exploration_notebook(run["run_id"], "double", outputs=True, store=store)
     assert [c["source"] for c in with_outputs["cells"] if c["cell_type"] == "code"][0].endswith(
         '"double", outputs=True)'
