@@ -186,3 +186,56 @@ def test_an_exploration_notebook_with_outputs_of_a_failed_step_is_refused(small)
     with pytest.raises(ExploreError) as err:
         explore.exploration_notebook(run["run_id"], "boom", outputs=True, store=store)
     assert err.value.code == "explore.no_outputs"
+
+
+def test_a_step_whose_run_died_under_it_still_has_the_inputs_it_was_given(tmp_path):
+    """The driver records a step's inputs as it starts: when the process driving the run is killed while the step
+    runs (no exit of the step is ever seen), the step can still be explored with the very inputs it had."""
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kale_ext.store import Store
+    from tests.notebooks import write_notebook
+
+    nb = write_notebook(
+        tmp_path / "slow.ipynb",
+        (["step:make"], "rows = [[1, 2], [3, 4]]\n"),
+        (["step:slow", "prev:make"], "import time\ntime.sleep(60)\nn = len(rows)\n"),
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KALE_EXT_HOME"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kale_ext.cli", "run", nb], cwd=tmp_path, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert time.monotonic() < deadline, "the step never started"
+            if os.path.exists(tmp_path / ".kale" / "kale.db"):
+                found = Store(str(tmp_path / ".kale"))
+                runs = found.list_runs()
+                steps = {s["name"]: s["status"] for s in found.get_run(runs[0]["run_id"])["steps"]} if runs else {}
+                if steps.get("slow") == "running":
+                    break
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the CLI's session: its driver and the step's process
+        proc.wait(timeout=30)
+    store = Store(str(tmp_path / ".kale"))
+    [run] = store.list_runs()
+    # The step leads its own session: stop it too, by the pid the driver recorded.
+    step_pid = (
+        store._conn()
+        .execute("SELECT pid FROM steps WHERE run_id = ? AND name = 'slow'", (run["run_id"],))
+        .fetchone()["pid"]
+    )
+    if step_pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(step_pid, signal.SIGKILL)
+    store.recover_interrupted("local")
+    [run] = store.list_runs()
+    assert run["status"] == "interrupted"
+    assert explore.load(run["run_id"], "slow", store=store, namespace={}, show=False) == {"rows": [[1, 2], [3, 4]]}
