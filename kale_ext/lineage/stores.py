@@ -78,7 +78,7 @@ def find_store(
     where = ", ".join(looked) if looked else "none found"
     raise NotFoundError(
         f"No {what} in the run stores looked in ({where}; searched ${ENV_HOME}, then .kale in {os.getcwd()} and its "
-        "parents). Fix: pass store= (or --store) naming the folder of the store that holds it.",
+        "parents). Fix: name the folder of the store that holds it (store= in Python, --store on the command line).",
         code=code,
         details={"folders": looked},
     )
