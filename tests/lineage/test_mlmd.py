@@ -98,3 +98,25 @@ def test_the_wine_run_with_its_served_model_loads_into_mlmd(wine, mlmd, capsys, 
     assert rf[0]["uri"].startswith("file://") and os.path.isfile(rf[0]["uri"].removeprefix("file://"))
     evaluate = got["executions"][f"{rid}/evaluate"]
     assert ("metrics", f"{rid}/evaluate/metrics") in [tuple(o) for o in evaluate["outputs"]]
+
+
+def test_the_workspace_snapshot_is_an_input_of_every_step(small, mlmd, capsys, tmp_path):
+    """The runner integration (another part) records runs.snapshot_id; here a copy of the store gets one by hand."""
+    import shutil
+
+    from kale_ext.store import Store
+
+    store, run, _, _ = small
+    copy = tmp_path / "store"
+    shutil.copytree(store.folder, copy)
+    other = Store(str(copy))
+    with other._conn() as c:
+        c.execute(
+            "INSERT INTO snapshots (snapshot_id, notebook, root, created, files, bytes, new_bytes) VALUES (?,?,?,?,?,?,?)",
+            ("snap-7", run["notebook"], str(tmp_path), 1.0, 2, 64, 64),
+        )
+        c.execute("UPDATE runs SET snapshot_id = 'snap-7' WHERE run_id = ?", (run["run_id"],))
+    got = load_into_mlmd(mlmd, export(capsys, other, run["run_id"], tmp_path), tmp_path)
+    assert got["artifacts"]["snapshot/snap-7"]["type"] == "kale_ext.WorkspaceSnapshot"
+    for name, execution in got["executions"].items():
+        assert ("workspace", "snapshot/snap-7") in [tuple(i) for i in execution["inputs"]], name
