@@ -3,7 +3,11 @@
  * current notebook for the sidebar, and the user's settings (schema/plugin.json). No React here.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import {
+  INotebookTracker,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -62,6 +66,40 @@ export class PipelineController {
   /** Bring the Models panel to the front of the left sidebar. */
   showModels(): void {
     this.app.shell.activateById(MODELS_PANEL_ID);
+  }
+
+  /**
+   * Open a step's exploration notebook (a path relative to the server root) with the notebook factory, wait for its
+   * kernel, and run its load cell (the first code cell), so the step's inputs are in the kernel at once.
+   */
+  async openExploration(path: string): Promise<NotebookPanel> {
+    const panel = (await this.app.commands.execute('docmanager:open', {
+      path,
+      factory: 'Notebook'
+    })) as NotebookPanel;
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    const notebook = panel.content;
+    const cells = panel.context.model.cells;
+    let index = -1;
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells.get(i);
+      if (
+        cell.type === 'code' &&
+        (index < 0 || cell.getMetadata('kale_ext_explore') === 'load')
+      ) {
+        index = i;
+        if (cell.getMetadata('kale_ext_explore') === 'load') {
+          break;
+        }
+      }
+    }
+    if (index >= 0) {
+      notebook.activeCellIndex = index;
+      notebook.deselectAll();
+      await NotebookActions.run(notebook, panel.sessionContext);
+    }
+    return panel;
   }
 
   /** The pipeline of the notebook the user works on, if any. */

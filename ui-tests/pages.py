@@ -277,6 +277,36 @@ class KalePage:
             "nb => Array.from(nb.querySelectorAll('.jp-Cell')).findIndex(c => c.classList.contains('jp-mod-active'))"
         )
 
+    # --- exploration and lineage -------------------------------------------------------------------------------
+    def select_run(self, run_id: str) -> None:
+        row = self.panel.locator(f'button.jp-Kale-runRow[data-run-id="{run_id}"]')
+        expect(row).to_be_visible(timeout=30_000)
+        if row.get_attribute("aria-pressed") != "true":
+            row.click()
+        expect(self.run_detail).to_have_attribute("data-run-id", run_id, timeout=30_000)
+
+    def explore_step(self, step: str, outputs: bool = False) -> None:
+        """ "Explore…" on a step of the open run, then "Open notebook" (its outputs too when asked)."""
+        self.run_step(step).get_by_test_id("kale-step-explore").click()
+        form = self.run_step(step).get_by_test_id("kale-explore-form")
+        expect(form).to_be_visible()
+        if outputs:
+            form.get_by_test_id("kale-explore-outputs").check()
+        form.get_by_test_id("kale-explore-open").click()
+        expect(form).to_have_count(0, timeout=60_000)
+
+    def notebook_tab(self, name_part: str) -> Locator:
+        return self.page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=name_part)
+
+    def cell_output(self, index: int) -> Locator:
+        return self.cell(index).locator(".jp-OutputArea-output")
+
+    def open_lineage(self) -> Locator:
+        self.run_detail.get_by_test_id("kale-run-lineage-toggle").click()
+        view = self.run_detail.get_by_test_id("kale-run-lineage")
+        expect(view).to_be_visible(timeout=30_000)
+        return view
+
     # --- serving: Serve… in a run, the Models panel ------------------------------------------------------------------
     def serve_from_step(self, step: str, name: str, variable: str | None = None, canary: int | None = None) -> Locator:
         """Serve a model step `step` of the open run bound; returns the "Serving …" message."""

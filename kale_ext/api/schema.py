@@ -20,6 +20,7 @@ import msgspec
 from . import API_VERSION
 from .analysis import Analysis, AnalyzeRequest, CellRole, Diagnostic, Step, StepConfig
 from .info import ErrorBody, ServerInfo
+from .lineage import ExploreRequest, ExploreResult, RunLineage
 from .models import DeployModelRequest, DeployResult, ModelsView, ModelVersion, ServableList, ServedModel
 from .runs import LogChunk, Run, RunList, RunStep, RunSummary, StartRunRequest, StepError
 
@@ -46,6 +47,9 @@ MODELS: tuple[type, ...] = (
     ModelsView,
     ServedModel,
     ModelVersion,
+    RunLineage,
+    ExploreRequest,
+    ExploreResult,
 )
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("api.schema.json")

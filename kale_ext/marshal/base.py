@@ -37,3 +37,15 @@ class Serializer:
     def save_hashed(self, value: Any, path: str) -> str | None:
         """Optionally write and hash in one pass (return "sha256:<hex>"); None means: hash the written file."""
         return None
+
+    def hash_saved(self, path: str) -> str:
+        """The content hash ``save_hashed`` (or the file hash after ``save``) recorded for the file at ``path``,
+        computed again from it: how a reader checks that a file is what was recorded. Default: the file's SHA-256;
+        a serializer whose ``save_hashed`` hashes something else than the file's bytes overrides it."""
+        import hashlib
+
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 24):
+                h.update(chunk)
+        return "sha256:" + h.hexdigest()

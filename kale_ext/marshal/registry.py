@@ -164,6 +164,13 @@ class Registry:
         size = os.path.getsize(path)
         return [ArtifactEntry(n, path, GROUP_SERIALIZER, digest, size, type_name(values[n])) for n in names]
 
+    def hash_saved(self, entry: ArtifactEntry) -> str:
+        """The content hash of the file ``entry`` names, computed again the way its serializer recorded it: equal to
+        ``entry.hash`` when the file is the one written."""
+        if entry.serializer == GROUP_SERIALIZER:
+            return file_hash(entry.path)
+        return self.get(entry.serializer).hash_saved(entry.path)
+
     def load(self, entry: ArtifactEntry) -> Any:
         if entry.serializer == GROUP_SERIALIZER:
             return _load_graph(entry.path)[entry.name]

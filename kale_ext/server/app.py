@@ -23,6 +23,7 @@ from .. import __version__
 from ..runners.backends import Backends
 from ..runners.base import Runner
 from .handlers import AnalyzeHandler, InfoHandler
+from .lineage import lineage_routes
 from .models import models_routes
 from .runs import BACKENDS_SETTING, RUNNER_SETTING, runs_routes
 from .serving import SERVING_SETTING, ServingManagers
@@ -35,6 +36,7 @@ def _routes() -> list[tuple[str, type]]:
         (rf"/{API_PREFIX}/info", InfoHandler),
         (rf"/{API_PREFIX}/analyze", AnalyzeHandler),
         *runs_routes(API_PREFIX),
+        *lineage_routes(API_PREFIX),
         *models_routes(API_PREFIX),
     ]
 

@@ -6,10 +6,12 @@ import {
   IApiErrorBody,
   IDeployModelRequest,
   IDeployResult,
+  IExploreResult,
   ILogChunk,
   IModelsView,
   IServableList,
   IRun,
+  IRunLineage,
   IRunList,
   IRunSummary,
   IServerInfo,
@@ -125,6 +127,23 @@ export function readStepLog(
 ): Promise<ILogChunk> {
   return requestAPI<ILogChunk>(
     `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/log?offset=${offset}`
+  );
+}
+
+/** GET /kale/v1/runs/RUN_ID/lineage: each step's code hash, parameters, inputs with producers, outputs, models. */
+export function getRunLineage(runId: string): Promise<IRunLineage> {
+  return requestAPI<IRunLineage>(`runs/${encodeURIComponent(runId)}/lineage`);
+}
+
+/** POST /kale/v1/runs/RUN_ID/steps/STEP/explore: write the step's exploration notebook; answers its path. */
+export function exploreStep(
+  runId: string,
+  step: string,
+  outputs: boolean
+): Promise<IExploreResult> {
+  return requestAPI<IExploreResult>(
+    `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/explore`,
+    { method: 'POST', body: JSON.stringify({ outputs }) }
   );
 }
 

@@ -28,7 +28,10 @@ export type ApiBody =
   | ServableList
   | ModelsView
   | ServedModel
-  | ModelVersion;
+  | ModelVersion
+  | RunLineage
+  | ExploreRequest
+  | ExploreResult;
 
 /**
  * GET /kale/v1/info: what the frontend checks before talking to the server. `backends`: every configured
@@ -455,6 +458,117 @@ export interface TensorSpec {
   name: string;
   datatype: string;
   shape: number[];
+}
+/**
+ * GET /kale/v1/runs/RUN_ID/lineage (and `kale-ext lineage RUN_ID --json`, which adds artifact paths).
+ */
+export interface RunLineage {
+  kind: string;
+  run_id: string;
+  notebook: string;
+  pipeline: string;
+  status: string;
+  runner: string;
+  created: number;
+  finished: number | null;
+  parameters: {
+    [k: string]: unknown;
+  };
+  metrics: {
+    [k: string]: LineageMetric;
+  };
+  snapshot_id: string | null;
+  snapshot: SnapshotRef | null;
+  steps: StepLineage[];
+  served_models: ServedRef[];
+}
+export interface LineageMetric {
+  value: unknown;
+  step: string | null;
+}
+/**
+ * The workspace snapshot a run used; `missing`: recorded on the run but no longer in the store.
+ */
+export interface SnapshotRef {
+  snapshot_id: string;
+  missing: boolean;
+  root?: string | null;
+  created?: number | null;
+  files?: number | null;
+  bytes?: number | null;
+  new_bytes?: number | null;
+}
+/**
+ * A step's lineage: the SHA-256 of its cell sources, the parameters it reads, what it read and wrote.
+ */
+export interface StepLineage {
+  name: string;
+  status: string;
+  code_hash: string | null;
+  cache_key: string | null;
+  cached: boolean;
+  cached_from: string | null;
+  parameters: {
+    [k: string]: unknown;
+  };
+  inputs: LineageArtifact[];
+  outputs: LineageArtifact[];
+  models: LineageArtifact[];
+  metrics: {
+    [k: string]: unknown;
+  };
+  error: string | null;
+  depends_on: string[];
+}
+/**
+ * An artifact a step read (`name`: the input's name) or wrote. `producer` is the step whose record holds it;
+ * `origin` the execution that really wrote it (differs for a step that took it from the cache).
+ */
+export interface LineageArtifact {
+  name: string;
+  variable: string;
+  hash: string;
+  type: string;
+  serializer: string;
+  size: number;
+  role: string;
+  kind: string | null;
+  artifact_id: number;
+  origin: ExecutionRef;
+  producer?: ExecutionRef | null;
+}
+/**
+ * A step of a run: the execution that wrote an artifact.
+ */
+export interface ExecutionRef {
+  run_id: string;
+  step: string;
+}
+/**
+ * A version of a served model made from the run (`live`: still served).
+ */
+export interface ServedRef {
+  name: string;
+  version: string;
+  step: string | null;
+  variable: string | null;
+  hash: string | null;
+  kind: string;
+  traffic: number;
+  live: boolean;
+  created: number;
+}
+/**
+ * POST /kale/v1/runs/RUN_ID/steps/STEP/explore: `outputs` also loads the step's outputs.
+ */
+export interface ExploreRequest {
+  outputs?: boolean;
+}
+/**
+ * The exploration notebook written beside the run's notebook; `path` is relative to the server root.
+ */
+export interface ExploreResult {
+  path: string;
 }
 
 /** The REST API version this frontend speaks (kale_ext.api.API_VERSION). */

@@ -11,6 +11,8 @@ import type {
   DeployResult,
   Diagnostic,
   ErrorBody,
+  ExploreResult,
+  LineageArtifact,
   LogChunk,
   ModelServer,
   ModelsView,
@@ -21,6 +23,7 @@ import type {
   TensorSpec,
   VersionMetrics,
   Run,
+  RunLineage,
   RunList,
   RunStep,
   RunSummary,
@@ -28,7 +31,8 @@ import type {
   StartRunRequest,
   Step,
   StepConfig,
-  StepError
+  StepError,
+  StepLineage
 } from './generated';
 
 export { API_VERSION } from './generated';
@@ -57,6 +61,12 @@ export type IRunStep = RunStep;
 export type IStepError = StepError;
 /** GET /kale/v1/runs/RUN_ID/steps/STEP/log */
 export type ILogChunk = LogChunk;
+/** GET /kale/v1/runs/RUN_ID/lineage */
+export type IRunLineage = RunLineage;
+export type IStepLineage = StepLineage;
+export type ILineageArtifact = LineageArtifact;
+/** POST /kale/v1/runs/RUN_ID/steps/STEP/explore */
+export type IExploreResult = ExploreResult;
 
 /** POST /kale/v1/models */
 export type IDeployModelRequest = DeployModelRequest;

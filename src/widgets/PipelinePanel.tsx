@@ -207,6 +207,9 @@ function NotebookView(props: {
         colorOf={colorOf}
         onServed={() => controller.notifyModelsChanged()}
         onShowModels={() => controller.showModels()}
+        onExplore={async path => {
+          await controller.openExploration(path);
+        }}
       />
     </div>
   );

@@ -1,7 +1,8 @@
 /**
  * The notebook's runs (including those started from the CLI: they share the store beside the notebook), and one run in
  * detail: its DAG with live step states, overall progress, each step's log streaming, re-run and cancel, and a link
- * from a failed step to the cell that raised, and "Serve…" on a succeeded run's step that bound a model.
+ * from a failed step to the cell that raised, "Serve…" on a succeeded run's step that bound a model, "Explore…" on
+ * a step that ran (its exploration notebook, opened in a kernel) and the run's lineage.
  */
 import React, { useEffect, useMemo, useState } from 'react';
 
@@ -25,8 +26,13 @@ import {
 import { buildEdges, IDagEdge } from '../model/dag';
 import { formatDuration, runProgress } from '../model/runs';
 import { DagView } from './DagView';
+import { ExploreForm } from './ExploreForm';
 import { usePoll } from './hooks';
+import { LineageView } from './LineageView';
 import { ServeForm } from './ServeForm';
+
+/** The step states after which a step has its inputs recorded (it started). */
+const EXPLORABLE = new Set<StepStatus>(['succeeded', 'cached', 'failed']);
 
 export interface IRunsViewProps {
   path: string;
@@ -42,6 +48,8 @@ export interface IRunsViewProps {
   onServed?: (result: IDeployResult) => void;
   /** Bring the Models panel to the front. */
   onShowModels?: () => void;
+  /** Open an exploration notebook (a path relative to the server root) in a kernel and run its first cell. */
+  onExplore?: (path: string) => Promise<void> | void;
 }
 
 export function RunsView(props: IRunsViewProps): JSX.Element {
@@ -123,6 +131,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
           path={props.path}
           onServed={props.onServed}
           onShowModels={props.onShowModels}
+          onExplore={props.onExplore}
         />
       )}
     </section>
@@ -139,8 +148,11 @@ function RunDetail(props: {
   path: string;
   onServed?: (result: IDeployResult) => void;
   onShowModels?: () => void;
+  onExplore?: (path: string) => Promise<void> | void;
 }): JSX.Element {
   const [run, setRun] = useState<IRun | null>(null);
+  const [exploreStep, setExploreStep] = useState<string | null>(null);
+  const [showLineage, setShowLineage] = useState(false);
   const [servable, setServable] = useState<IServable[]>([]);
   const [serveStep, setServeStep] = useState<string | null>(null);
   const [served, setServed] = useState<IDeployResult | null>(null);
@@ -344,6 +356,18 @@ function RunDetail(props: {
           )}
         </p>
       )}
+      <div className="jp-Kale-runTools">
+        <button
+          className="jp-Kale-linkButton"
+          aria-expanded={showLineage}
+          onClick={() => setShowLineage(!showLineage)}
+          data-testid="kale-run-lineage-toggle"
+          title="Where this run's results came from: code, parameters, inputs, snapshot"
+        >
+          {showLineage ? 'Hide lineage' : 'Lineage'}
+        </button>
+      </div>
+      {showLineage && <LineageView runId={run.run_id} status={run.status} />}
       <ul className="jp-Kale-runSteps" data-testid="kale-run-steps">
         {run.steps.map(s => (
           <li key={s.name} data-step={s.name} data-status={s.status}>
@@ -367,7 +391,29 @@ function RunDetail(props: {
               >
                 {logStep === s.name ? 'Hide log' : 'Log'}
               </button>
+              {props.onExplore && EXPLORABLE.has(s.status) && (
+                <button
+                  className="jp-Kale-linkButton"
+                  aria-expanded={exploreStep === s.name}
+                  data-testid="kale-step-explore"
+                  onClick={() =>
+                    setExploreStep(exploreStep === s.name ? null : s.name)
+                  }
+                  title="Open a notebook with the exact inputs this step received"
+                >
+                  Explore…
+                </button>
+              )}
             </div>
+            {exploreStep === s.name && props.onExplore && (
+              <ExploreForm
+                runId={run.run_id}
+                step={s.name}
+                hasOutputs={s.status === 'succeeded' || s.status === 'cached'}
+                onOpen={props.onExplore}
+                onCancel={() => setExploreStep(null)}
+              />
+            )}
             {servable.some(m => m.step === s.name) && (
               <div className="jp-Kale-stepServe">
                 <button

@@ -42,7 +42,16 @@ async def test_routes_are_registered(jp_serverapp):
     paths = [sample_path(p) for p, _ in kale_routes(jp_serverapp)]
     assert any(p.endswith("/kale/v1/info") for p in paths), paths
     assert any(p.endswith("/kale/v1/analyze") for p in paths), paths
-    for known in ("models", "models/sample", "models/sample/promote", "models/sample/rollback", "runs/sample/models"):
+    known_routes = (
+        "models",
+        "models/sample",
+        "models/sample/promote",
+        "models/sample/rollback",
+        "runs/sample/models",
+        "runs/sample/lineage",
+        "runs/sample/steps/sample/explore",
+    )
+    for known in known_routes:
         assert any(p.endswith(f"/kale/v1/{known}") for p in paths), (known, paths)
 
 

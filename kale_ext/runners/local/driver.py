@@ -233,6 +233,9 @@ class RunDriver(threading.Thread):
         }
         write_json_atomic(job_path, job)
         self.pending_inputs[name] = ({v: a["id"] for v, a in inputs.items()}, key)
+        # Lineage is recorded as the step starts, not when it ends: a step that fails, is cancelled or whose process
+        # dies still names the exact artifacts it read (step exploration loads them to debug the failure).
+        self.store.record_lineage(self.run_id, name, self.pending_inputs[name][0])
         launcher = self.get_launcher()
         self.running[name] = None
         self.set_step(name, "running", started=time.time(), cache_key=key)
@@ -310,8 +313,7 @@ class RunDriver(threading.Thread):
         except (OSError, ValueError):
             result = None
         now = time.time()
-        input_ids, key = self.pending_inputs.pop(name)
-        self.store.record_lineage(self.run_id, name, input_ids)
+        self.pending_inputs.pop(name)
         if code == 0 and result is not None and result.get("status") == "succeeded":
             entries = list(result["outputs"].values())
             ids = self.store.record_artifacts(self.run_id, name, model_entries(entries, result.get("models") or {}))
