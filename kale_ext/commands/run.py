@@ -1,12 +1,13 @@
-"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]
-[--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach]`.
+"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--no-snapshot]
+[--json] [--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach]`.
 
 Analyzes the notebook, runs its pipeline with the LocalRunner (or, with ``--backend kfp``, on Kubeflow Pipelines: see
 kfp_run.py) and prints live per-step progress on stderr. Exit 0 only
 when the run succeeded, 1 when it failed or was cancelled (Ctrl+C; or SIGTERM, which the Jupyter server's cancel of this
 run sends after checking that this process is the run's recorded driver), 2 for unusable input (raised as a KaleError:
 bad notebook, unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
-{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}}.
+{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}, "snapshot_id"}. Every run
+records a snapshot of its workspace before its first step unless --no-snapshot (see kale_ext.runners.workspace).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="re-execute every step, even unchanged ones")
     p.add_argument("--fail-fast", action="store_true", help="cancel the other branches as soon as a step fails")
+    p.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="take no snapshot of the workspace (the notebook's folder) for this run: it cannot be restored or "
+        "reproduced later",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object with the result at the end")
     k = p.add_argument_group("Kubeflow Pipelines (--backend kfp; needs pip install 'kale-ext[kfp]')")
     k.add_argument("--backend", choices=("local", "kfp"), default="local", help="where the pipeline runs")
@@ -93,6 +100,7 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
             for s in run["steps"]
         ],
         "metrics": run["metrics"],
+        "snapshot_id": run.get("snapshot_id"),
         **(
             {
                 "runner": run["runner"],
@@ -137,6 +145,7 @@ def execute(args: argparse.Namespace) -> int:
         max_parallel=args.max_parallel,
         use_cache=not args.no_cache,
         fail_fast=args.fail_fast,
+        snapshot=not args.no_snapshot,
     )
     if args.backend == "kfp":
         from .kfp_run import execute_kfp

@@ -30,6 +30,7 @@ from ...store import Store, store_dir_for
 from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
 from ..base import Listener, Runner, RunnerError, RunOptions
+from ..workspace import snapshots_default, take_snapshot, workspace_of
 from .client import HOST_HINT, KfpApiError, KfpClient, connect
 from .watch import ACTIVE, Watch
 
@@ -203,8 +204,14 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         _refuse_analysis_errors(pipeline)
         values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
+        wanted = options.snapshot and snapshots_default()
+        workspace = workspace_of(notebook_path, pipeline.settings) if wanted else None
         result = compile_pipeline(pipeline)
         client = self.connect()
+        notebook = os.path.abspath(notebook_path)
+        store = self.store_for(notebook)
+        # The workspace as submitted: taken before the submission, so a failed snapshot submits nothing.
+        snapshot_id = take_snapshot(store, workspace) if workspace is not None else None
         run_id = new_run_id()
         fd, package = tempfile.mkstemp(suffix=".yaml", prefix="kale-kfp-")
         try:
@@ -213,8 +220,6 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
             submitted = submit(self, client, result, package, run_id, _kfp_values(values), options.use_cache)
         finally:
             os.remove(package)
-        notebook = os.path.abspath(notebook_path)
-        store = self.store_for(notebook)
         store.create_run(
             run_id=run_id,
             notebook=notebook,
@@ -233,6 +238,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
             runner=self.name,
             external_id=submitted["run_id"],
         )
+        if snapshot_id is not None:
+            store.update_run(run_id, snapshot_id=snapshot_id)
         self._watch(store, run_id, listener)
         return run_id
 
