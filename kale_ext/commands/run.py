@@ -6,8 +6,9 @@ kfp_run.py) and prints live per-step progress on stderr. Exit 0 only
 when the run succeeded, 1 when it failed or was cancelled (Ctrl+C; or SIGTERM, which the Jupyter server's cancel of this
 run sends after checking that this process is the run's recorded driver), 2 for unusable input (raised as a KaleError:
 bad notebook, unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
-{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}, "snapshot_id"}. Every run
-records a snapshot of its workspace before its first step unless --no-snapshot (see kale_ext.runners.workspace).
+{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}} (its workspace snapshot:
+`kale-ext runs show RUN_ID --json`'s "snapshot_id"). Every run records a snapshot of its workspace before its first step
+unless --no-snapshot (see kale_ext.runners.workspace).
 """
 
 from __future__ import annotations
@@ -100,7 +101,6 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
             for s in run["steps"]
         ],
         "metrics": run["metrics"],
-        "snapshot_id": run.get("snapshot_id"),
         **(
             {
                 "runner": run["runner"],

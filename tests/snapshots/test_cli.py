@@ -43,6 +43,13 @@ def ok_json(*args: str, cwd: Path, code: int = 0):
     return json.loads(done.stdout)
 
 
+def run_nb(notebook: str, *args: str, cwd: Path):
+    """`kale-ext run --json`, then the run as `runs show --json` gives it (with its snapshot_id)."""
+    out = ok_json("run", notebook, *args, cwd=cwd)
+    assert "snapshot_id" not in out  # run --json keeps its documented keys
+    return ok_json("runs", "show", out["run_id"], cwd=cwd)
+
+
 def csv_workspace(root: Path) -> Path:
     """A notebook whose metric depends on a data file of its folder."""
     (root / "data").mkdir(parents=True)
@@ -64,11 +71,11 @@ def ws(tmp_path):
 
 
 def test_runs_record_snapshots_list_show_diff_and_restore_byte_for_byte(ws, tmp_path):
-    first = ok_json("run", "sums.ipynb", cwd=ws)
+    first = run_nb("sums.ipynb", cwd=ws)
     assert first["metrics"] == {"total": 12, "mean": 2}
-    shown_run = ok_json("runs", "show", first["run_id"], cwd=ws)
-    assert shown_run["snapshot_id"] == first["snapshot_id"]
-    second = ok_json("run", "sums.ipynb", cwd=ws)
+    assert isinstance(first["snapshot_id"], str) and first["snapshot_id"]  # from runs show --json
+    assert ok_json("runs", "list", cwd=ws)[0]["snapshot_id"] == first["snapshot_id"]
+    second = run_nb("sums.ipynb", cwd=ws)
     listed = ok_json("snapshots", "list", cwd=ws)
     assert [e["snapshot_id"] for e in listed] == [second["snapshot_id"], first["snapshot_id"]]
     assert all(LIST_KEYS <= set(e) for e in listed)
@@ -95,7 +102,7 @@ def test_runs_record_snapshots_list_show_diff_and_restore_byte_for_byte(ws, tmp_
 
 
 def test_restore_never_over_the_live_workspace_unless_forced(ws):
-    run = ok_json("run", "sums.ipynb", cwd=ws)
+    run = run_nb("sums.ipynb", cwd=ws)
     (ws / "data" / "values.csv").write_text("edited\n")
     refused = kale("snapshots", "restore", run["snapshot_id"], "--to", str(ws), cwd=ws)
     assert_one_line_usage_error(refused)
@@ -108,7 +115,7 @@ def test_reproduce_the_real_example_matches(tmp_path):
     ws = tmp_path / "wine"
     ws.mkdir()
     shutil.copy(REPO / "examples" / "wine_classification.ipynb", ws)
-    run = ok_json("run", "wine_classification.ipynb", cwd=ws)
+    run = run_nb("wine_classification.ipynb", cwd=ws)
     assert run["status"] == "succeeded" and run["metrics"]
     (ws / "wine_classification.ipynb").write_text("{}")  # the live notebook is gone: the snapshot has it
     out = ok_json("runs", "reproduce", run["run_id"], cwd=ws)
@@ -122,10 +129,10 @@ def test_reproduce_the_real_example_matches(tmp_path):
 
 
 def test_reproduce_uses_the_snapshot_after_the_live_data_changed_and_reports_a_difference(ws, tmp_path):
-    first = ok_json("run", "sums.ipynb", cwd=ws)
+    first = run_nb("sums.ipynb", cwd=ws)
     (ws / "data" / "values.csv").write_text("100\n")  # the user edits the live workspace
     # (the step cache is keyed on code, parameters and inputs, not on the files the code opens: hence --no-cache)
-    assert ok_json("run", "sums.ipynb", "--no-cache", cwd=ws)["metrics"] == {"total": 200, "mean": 100}
+    assert run_nb("sums.ipynb", "--no-cache", cwd=ws)["metrics"] == {"total": 200, "mean": 100}
     target = tmp_path / "again"
     out = ok_json("runs", "reproduce", first["run_id"], "--to", str(target), cwd=ws)
     assert out["metrics_match"] is True and out["folder"] == str(target)
@@ -146,7 +153,7 @@ def test_gc_keeps_what_kept_runs_need_and_frees_what_only_deleted_runs_had(ws, t
     runs = []
     for content in ("1\n", "2\n" * 5000, "3\n" * 7000):  # each run's snapshot has its own data chunk
         (ws / "data" / "values.csv").write_text(content)
-        runs.append(ok_json("run", "sums.ipynb", "--no-cache", cwd=ws))
+        runs.append(run_nb("sums.ipynb", "--no-cache", cwd=ws))
     before = store_info(ws)
     dry = ok_json("gc", "--keep-last", "1", "--dry-run", cwd=ws)
     assert dry["dry_run"] is True and dry["deleted_runs"] == [runs[1]["run_id"], runs[0]["run_id"]]
@@ -183,7 +190,7 @@ def test_gc_keeps_what_kept_runs_need_and_frees_what_only_deleted_runs_had(ws, t
 
 
 def test_store_info_figures_add_up_and_verify_finds_a_flipped_byte(ws):
-    run = ok_json("run", "sums.ipynb", cwd=ws)
+    run = run_nb("sums.ipynb", cwd=ws)
     info = store_info(ws)
     cats = info["categories"]
     assert set(cats) == {"database", "runs/artifacts", "logs", "objects/snapshots", "other"}
@@ -233,8 +240,8 @@ def test_every_unusable_input_exits_2_with_one_line(ws, tmp_path):
     empty.mkdir()
     assert_one_line_usage_error(kale("store", "info", cwd=empty))
     assert_one_line_usage_error(kale("snapshots", "list", cwd=empty))
-    run = ok_json("run", "sums.ipynb", cwd=ws)
-    bare = ok_json("run", "sums.ipynb", "--no-snapshot", cwd=ws)
+    run = run_nb("sums.ipynb", cwd=ws)
+    bare = run_nb("sums.ipynb", "--no-snapshot", cwd=ws)
     assert bare["snapshot_id"] is None
     full = tmp_path / "full"
     full.mkdir()
