@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="print what would be deleted; delete nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--store", help="store folder (default: $KALE_EXT_HOME or ./.kale)")
-    p.add_argument("--notebook", help="use the store beside this notebook")
+    p.add_argument("--notebook", help="only this notebook's runs (in the store beside it)")
     p.set_defaults(execute=execute)
 
 
@@ -68,7 +69,8 @@ def execute(args: argparse.Namespace) -> int:
     if args.older_than is not None and args.older_than < 0:
         raise KaleError(f"--older-than must be 0 or more days, got {args.older_than}.")
     store = open_store(args)
-    plan = plan_gc(store, keep_last=args.keep_last, older_than_days=args.older_than)
+    notebook = os.path.abspath(args.notebook) if args.notebook else None
+    plan = plan_gc(store, keep_last=args.keep_last, older_than_days=args.older_than, notebook=notebook)
     snapshots = doomed_snapshots(store, plan.delete)
     if args.dry_run:
         runs_bytes = sum(folder_bytes(store.runs_dir(r)) for r in plan.delete)

@@ -3,7 +3,7 @@
 ``list [--notebook NB] [--json]``: newest first, ``[{"snapshot_id", "run_ids", "created", "files", "bytes",
 "new_bytes", ...}]``. ``show SNAPSHOT [--json]``: that entry and its files ``[{"path", "size", "hash"}]``. ``diff A
 [B | --workspace] [--json]``: ``{"added", "removed", "changed"}`` (relative paths) from A to B, or to the live
-workspace. ``restore SNAPSHOT --to DIR [--force] [--json]``: every file written and verified against its hash; DIR must
+workspace; with A alone, what A changed since the snapshot of the same folder before it. ``restore SNAPSHOT --to DIR [--force] [--json]``: every file written and verified against its hash; DIR must
 be empty, and is never the snapshot's own (live) workspace, unless --force. The store is chosen as for ``kale-ext
 runs`` (--store, --notebook, $KALE_EXT_HOME, ./.kale). Unusable input (an unknown snapshot, a non-empty target) exits 2
 with one line; a damaged snapshot names the file and exits 2 too (nothing half-verified is reported as restored).
@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     dp = ss.add_parser("diff", parents=[common], help="files added, removed and changed between two snapshots")
     dp.add_argument("snapshot_id")
-    dp.add_argument("other", nargs="?", help="the second snapshot (default: with --workspace, the live workspace)")
+    dp.add_argument(
+        "other", nargs="?", help="the second snapshot (default: the snapshot of the same folder taken before it)"
+    )
     dp.add_argument("--workspace", action="store_true", help="compare with the live workspace instead")
     dp.add_argument("--notebook", help="use the store beside this notebook")
     dp.set_defaults(execute=execute_diff)
@@ -108,11 +110,6 @@ def execute_show(args: argparse.Namespace) -> int:
 def execute_diff(args: argparse.Namespace) -> int:
     if args.workspace and args.other:
         raise KaleError("Give a second snapshot or --workspace, not both.", code="snapshot.diff_args")
-    if not args.workspace and not args.other:
-        raise KaleError(
-            "diff needs a second snapshot, or --workspace to compare with the live workspace.",
-            code="snapshot.diff_args",
-        )
     diff = snapshot_store(args).diff(args.snapshot_id, args.other, workspace=args.workspace)
     if args.json:
         _print_json({k: diff[k] for k in ("added", "removed", "changed")})

@@ -39,8 +39,11 @@ class GcPlan:
     experiments: list[str] = field(default_factory=list)  # experiments deleted with their last trial runs
 
 
-def plan_gc(store: Any, *, keep_last: int | None = None, older_than_days: float | None = None) -> GcPlan:
-    """The runs to delete (see the module's docstring); reads only."""
+def plan_gc(
+    store: Any, *, keep_last: int | None = None, older_than_days: float | None = None, notebook: str | None = None
+) -> GcPlan:
+    """The runs to delete (see the module's docstring); only runs of ``notebook`` (an absolute path) when given.
+    Reads only."""
     c = store._conn()
     with c.snapshot():
         runs = [dict(r) for r in c.execute("SELECT run_id, notebook, status, created FROM runs ORDER BY created DESC")]
@@ -50,7 +53,9 @@ def plan_gc(store: Any, *, keep_last: int | None = None, older_than_days: float 
             r["experiment_id"]: r["status"] for r in c.execute("SELECT experiment_id, status FROM experiments")
         }
         paths = [(r["run_id"], r["path"]) for r in c.execute("SELECT run_id, path FROM artifacts")]
-    candidates = _candidates(runs, keep_last, older_than_days)
+    candidates = _candidates(
+        [r for r in runs if notebook is None or r["notebook"] == notebook], keep_last, older_than_days
+    )
     protected: dict[str, str] = {}
     by_id = {r["run_id"]: r for r in runs}
     for run_id in candidates:

@@ -69,6 +69,8 @@ def test_older_than_and_keep_last_must_both_hold(setup):
     assert plan_gc(store, older_than_days=0.5).delete == [ids[1], ids[0]]
     assert plan_gc(store, older_than_days=0.5, keep_last=2).delete == [ids[0]]
     assert plan_gc(store, keep_last=0).delete == [ids[2], ids[1], ids[0]]
+    assert plan_gc(store, keep_last=0, notebook=nb).delete == [ids[2], ids[1], ids[0]]
+    assert plan_gc(store, keep_last=0, notebook=nb + ".other").delete == []
 
 
 def test_a_run_whose_artifacts_a_kept_cached_run_uses_stays(setup):
