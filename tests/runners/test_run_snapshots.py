@@ -169,3 +169,18 @@ def test_a_full_disk_fails_the_run_before_any_step_and_the_store_stays_consisten
             runner.close()
     finally:
         subprocess.run(["umount", "--lazy", str(objects)], check=True)
+
+
+def test_two_runs_snapshotting_one_workspace_at_once_share_their_chunks(ws, runner):
+    root, nb = ws
+    (root / "data" / "big.bin").write_bytes(os.urandom(3 << 20))
+    ids = [runner.start(READS_DATA, nb, RunOptions(use_cache=False)) for _ in range(2)]  # two driver threads
+    runs = [runner.wait(i) for i in ids]
+    assert all(r["status"] == "succeeded" and r["metrics"] == {"s": 6} for r in runs)
+    snaps = SnapshotStore(runner.store)
+    entries = snaps.list()
+    assert {e["snapshot_id"] for e in entries} == {r["snapshot_id"] for r in runs}
+    assert snaps.verify() == []
+    stored = sum(st.st_size for _, _, st in snaps.objects.walk())
+    assert sum(e["new_bytes"] for e in entries) == stored  # each chunk counted once, by the one that stored it
+    assert all(e["bytes"] == entries[0]["bytes"] for e in entries)
