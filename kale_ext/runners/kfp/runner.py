@@ -182,6 +182,14 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         with self._lock:
             self._watches.pop(run_id, None)
 
+    def _workspace_snapshot(self, pipeline: Pipeline, notebook_path: str, options: RunOptions) -> str | None:
+        """The snapshot of the workspace as submitted, taken before the submission (kale_ext.runners.workspace); None
+        when the run, the notebook or $KALE_EXT_SNAPSHOTS opts out."""
+        workspace = workspace_of(notebook_path, pipeline.settings) if options.snapshot and snapshots_default() else None
+        if workspace is None:
+            return None
+        return take_snapshot(self.store_for(workspace.notebook), workspace)
+
     # ------------------------------------------------------------------------------------------------------------ API
     def capabilities(self) -> list[str]:
         return [] if self.disabled_reason() else ["runs", f"runner:{self.name}"]
@@ -204,14 +212,9 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         _refuse_analysis_errors(pipeline)
         values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
-        wanted = options.snapshot and snapshots_default()
-        workspace = workspace_of(notebook_path, pipeline.settings) if wanted else None
         result = compile_pipeline(pipeline)
         client = self.connect()
-        notebook = os.path.abspath(notebook_path)
-        store = self.store_for(notebook)
-        # The workspace as submitted: taken before the submission, so a failed snapshot submits nothing.
-        snapshot_id = take_snapshot(store, workspace) if workspace is not None else None
+        snapshot_id = self._workspace_snapshot(pipeline, notebook_path, options)  # a failure submits nothing
         run_id = new_run_id()
         fd, package = tempfile.mkstemp(suffix=".yaml", prefix="kale-kfp-")
         try:
@@ -220,6 +223,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
             submitted = submit(self, client, result, package, run_id, _kfp_values(values), options.use_cache)
         finally:
             os.remove(package)
+        notebook = os.path.abspath(notebook_path)
+        store = self.store_for(notebook)
         store.create_run(
             run_id=run_id,
             notebook=notebook,
