@@ -1,5 +1,5 @@
-"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--no-snapshot]
-[--json] [--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach]`.
+"""`kale-ext run NOTEBOOK [--param NAME=VALUE ...] [--max-parallel N] [--no-cache] [--fail-fast] [--json]
+[--backend local|kfp] [--host URL] [--experiment NAME] [--namespace NS] [--detach]`.
 
 Analyzes the notebook, runs its pipeline with the LocalRunner (or, with ``--backend kfp``, on Kubeflow Pipelines: see
 kfp_run.py) and prints live per-step progress on stderr. Exit 0 only
@@ -8,7 +8,7 @@ run sends after checking that this process is the run's recorded driver), 2 for 
 bad notebook, unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
 {"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}} (its workspace snapshot:
 `kale-ext runs show RUN_ID --json`'s "snapshot_id"). Every run records a snapshot of its workspace before its first step
-unless --no-snapshot (see kale_ext.runners.workspace).
+unless --no-snapshot [a flag of both backends] (see kale_ext.runners.workspace).
 """
 
 from __future__ import annotations
