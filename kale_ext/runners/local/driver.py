@@ -59,12 +59,11 @@ class RunDriver(threading.Thread):
         options: dict[str, Any],
         listener: Listener | None,
         *,
+        take_snapshot: Callable[[], str] | None = None,
         slots: Slots | None = None,
         on_finished: Callable[[str], None] | None = None,
-        take_snapshot: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(name=f"kale-run-{run_id}", daemon=True)
-        self.take_snapshot = take_snapshot
         self.slots = slots
         self.on_finished = on_finished
         self.holding: set[str] = set()  # steps whose process holds a slot
@@ -78,6 +77,7 @@ class RunDriver(threading.Thread):
         self.metric_sources = metric_sources
         self.options = options
         self.listener = listener
+        self.take_snapshot = take_snapshot  # the run's workspace snapshot (its id), taken before the first step
         self.run_dir = store.runs_dir(run_id)
         self.events: queue.Queue = queue.Queue()
         self.status = {name: "queued" for name in self.order}

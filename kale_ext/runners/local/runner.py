@@ -264,9 +264,9 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             metric_sources,
             options,
             listener,
+            take_snapshot=None if workspace is None else (lambda: take_snapshot(store, workspace)),
             slots=self.slots,
             on_finished=self._forget,
-            take_snapshot=None if workspace is None else (lambda: take_snapshot(store, workspace)),
         )
         with self._lock:
             if self._closed:
