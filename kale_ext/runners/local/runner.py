@@ -199,7 +199,8 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
         specs = build_specs(pipeline)
-        workspace = workspace_of(notebook_path, pipeline.settings)
+        # A malformed workspace setting refuses the run only when a snapshot is wanted.
+        workspace = workspace_of(notebook_path, pipeline.settings) if self.snapshots and options.snapshot else None
         return self._start(
             notebook_path,
             pipeline.name,
@@ -211,7 +212,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             options.fail_fast,
             listener,
             None,
-            workspace if (self.snapshots and options.snapshot) else None,
+            workspace,
         )
 
     def _start(
