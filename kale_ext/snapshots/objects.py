@@ -24,12 +24,22 @@ import blake3
 from .errors import SnapshotError
 
 FULL = (errno.ENOSPC, errno.EDQUOT)
-HASH_PREFIX = "blake3:"
+HASH_PREFIX = "blake3:"  # a file stored as one object (or none: empty): the BLAKE3 hash of its bytes
+LIST_PREFIX = "blake3-list:"  # a file cut in chunks: the BLAKE3 hash of its chunks' hashes (32 bytes each) in order
 
 
 def digest(data: bytes | memoryview) -> str:
     """The hex BLAKE3 hash of ``data`` (the GIL is released while it hashes)."""
     return blake3.blake3(data).hexdigest()
+
+
+def file_hash_of(chunks: list[str]) -> str:
+    """A file's hash from its chunk list. One object: that object's hash (the hash of the file's bytes); several: a
+    hash list (as restic and git-lfs's chunked stores do), which with every chunk checked against its own hash pins
+    the file's bytes exactly as hashing them whole would, without a second pass over a large file."""
+    if len(chunks) <= 1:
+        return HASH_PREFIX + (chunks[0] if chunks else digest(b""))
+    return LIST_PREFIX + blake3.blake3(b"".join(bytes.fromhex(h) for h in chunks)).hexdigest()
 
 
 def disk_full(folder: str, exc: OSError) -> SnapshotError:

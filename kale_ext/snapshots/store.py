@@ -23,10 +23,9 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import blake3
-
+from .chunking import file_hash
 from .errors import SnapshotError
-from .objects import HASH_PREFIX, Objects
+from .objects import Objects
 from .restore import restore_files, verify_objects
 from .take import Taker
 from .workspace import scan
@@ -164,7 +163,7 @@ class SnapshotStore:
                 ):
                     out[e.path] = ("file", f["hash"], mode)
                     continue
-            out[e.path] = ("file", _file_hash(e.source), mode)
+            out[e.path] = ("file", file_hash(e.source, f["hash"] if f is not None else ""), mode)
         return out
 
     # ------------------------------------------------------------------------------------------ restore, verify
@@ -244,11 +243,3 @@ def _signatures(rows: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
         for r in rows
         if r["kind"] != "dir"
     }
-
-
-def _file_hash(path: str) -> str:
-    h = blake3.blake3()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return HASH_PREFIX + h.hexdigest()

@@ -5,10 +5,10 @@ The steps, and what makes each fast:
    equal that snapshot's row is not read again: its hash and chunk list are reused (git's index trick). A file changed
    less than ``RACY_NS`` before the scan is recorded with ctime_ns -1, so the next snapshot reads it again (a write in
    the same timestamp tick would otherwise go unseen); so is a file whose stat changed while it was read.
-2. Read the other files in a few threads (hashing and file IO release the GIL). A file up to ``SMALL`` bytes is one
-   object; a larger one is cut by content-defined chunking (pyfastcdc, FastCDC 2020, ~256 KiB chunks), so a change of
-   a few MB inside a 1 GB file yields a few new chunks and the others are found already stored. An object that exists
-   is not written again.
+2. Read the other files in a few threads (hashing and file IO release the GIL). A file up to ``SMALL`` bytes (4 MiB)
+   is one object; a larger one is cut by content-defined chunking (chunking.py), so a change of a few MB inside a
+   1 GB file yields a few new chunks and the others are found already stored. A large file's chunks are hashed and
+   written by helper threads while its own thread goes on cutting. An object that exists is not written again.
 3. Dedup with the run artifacts: a file the size of an artifact of a finished run is first hashed with sha256 (the
    artifacts' hash); if it equals the artifact, its object is a hard link of the artifact's file (a finished run's
    artifacts are never rewritten: a resume is a new run), recorded ``linked`` and counted 0 new bytes.
@@ -30,19 +30,19 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import blake3
-import pyfastcdc
 
+from .chunking import SMALL, cut, mapped
 from .errors import SnapshotError
-from .objects import HASH_PREFIX, Objects, digest, disk_full
+from .objects import HASH_PREFIX, Objects, digest, disk_full, file_hash_of
 from .workspace import Entry, scan
 
-SMALL = 1 << 20
-CDC = {"avg_size": 256 << 10, "min_size": 64 << 10, "max_size": 1 << 20}
+WINDOW = 32
 RACY_NS = 2_000_000_000
 THREADS = max(2, min(4, (os.cpu_count() or 1) * 2))
 _READ = 1 << 20
@@ -194,7 +194,10 @@ class Taker:
     # --------------------------------------------------------------------------------------------------- ingest
     def _ingest(self, todo: list[tuple[Entry, Record]], artifacts: dict[int, list[tuple[str, str]]]) -> None:
         todo.sort(key=lambda t: -t[1].size)  # the large files first, so the threads finish together
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="kale-snapshot") as pool:
+        with (
+            ThreadPoolExecutor(self.threads, thread_name_prefix="kale-snapshot") as pool,
+            ThreadPoolExecutor(self.threads, thread_name_prefix="kale-chunk") as self.helpers,
+        ):
             futures = [pool.submit(self._ingest_file, e, rec, artifacts.get(rec.size)) for e, rec in todo]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for f in pending:
@@ -220,17 +223,31 @@ class Taker:
             rec.ctime_ns = -1  # changed while read: what was read is recorded; read it again next time
 
     def _chunk_file(self, source: str, rec: Record) -> None:
-        whole = blake3.blake3()
-        chunks = []
-        size = 0
-        for chunk in pyfastcdc.FastCDC(**CDC).cut_file(source):
-            data = chunk.data
-            whole.update(data)
+        """Cut the file here and hash and write its chunks in the helper threads (the cut loop, BLAKE3 and the writes
+        all run without the GIL), at most WINDOW chunks ahead; the chunk list keeps the file's order."""
+        done: list[tuple[str, int]] = []
+        pending: deque = deque()
+        with mapped(source) as view:
+            try:
+                for data in cut(view) if view is not None else ():
+                    pending.append(self.helpers.submit(self._put_view, data))
+                    if len(pending) >= WINDOW:
+                        done.append(pending.popleft().result())
+                while pending:
+                    done.append(pending.popleft().result())
+            except BaseException:
+                wait(pending)  # no chunk may still read the mapping when it closes
+                raise
+        chunks = [h for h, _ in done]
+        rec.hash, rec.chunks, rec.size = file_hash_of(chunks), chunks, sum(n for _, n in done)
+
+    def _put_view(self, data: memoryview) -> tuple[str, int]:
+        try:
             h = digest(data)
             self._put(h, data)
-            chunks.append(h)
-            size += chunk.length
-        rec.hash, rec.chunks, rec.size = HASH_PREFIX + whole.hexdigest(), chunks, size
+            return h, len(data)
+        finally:
+            data.release()
 
     def _link_artifact(self, e: Entry, rec: Record, artifacts: list[tuple[str, str]]) -> bool:
         sha, b3 = hashlib.sha256(), blake3.blake3()

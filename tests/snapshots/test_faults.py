@@ -15,12 +15,13 @@ import pytest
 
 from kale_ext.snapshots import SnapshotError, SnapshotStore
 from kale_ext.snapshots import objects as objects_module
+from kale_ext.snapshots.chunking import SMALL
 from kale_ext.store import Store
 
 from .trees import tree
 
 
-def small_workspace(root: Path, big: int = 2 << 20) -> Path:
+def small_workspace(root: Path, big: int = SMALL + (2 << 20)) -> Path:
     (root / "sub").mkdir(parents=True)
     (root / "a.txt").write_text("alpha\n")
     (root / "sub" / "b.txt").write_text("beta\n")
@@ -89,7 +90,7 @@ def test_disk_full_by_fault_injection_leaves_the_store_consistent(tmp_path, monk
     snaps = SnapshotStore(Store(str(tmp_path / "store")))
     root = small_workspace(tmp_path / "ws")
     first = snaps.take(str(root))
-    (root / "c.bin").write_bytes(os.urandom(3 << 20))
+    (root / "c.bin").write_bytes(os.urandom(SMALL + (3 << 20)))  # cut in ~20 chunks
     real_write = objects_module.Objects.write
     calls = []
 
@@ -108,7 +109,7 @@ def test_disk_full_by_fault_injection_leaves_the_store_consistent(tmp_path, monk
     consistent(snaps)  # the objects the failed take wrote are gone again
     monkeypatch.setattr(objects_module.Objects, "write", real_write)
     again = snaps.take(str(root))
-    assert again["new_bytes"] == 3 << 20 and snaps.verify() == []
+    assert again["new_bytes"] == SMALL + (3 << 20) and snaps.verify() == []
 
 
 def test_disk_full_for_real_on_a_small_tmpfs(tmp_path):

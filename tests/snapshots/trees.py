@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 
-def make_workspace(root: Path, big: int = 3 << 20) -> Path:
+def make_workspace(root: Path, big: int = 6 << 20) -> Path:
     """Modes, an empty file and folder, nested folders, unicode names, symlinks (to a file, a folder, nowhere), a
-    file large enough to be chunked, and a store folder inside it."""
+    file large enough to be cut in chunks (above chunking.SMALL, 4 MiB), and a read-only folder."""
     (root / "data" / "raw" / "deep").mkdir(parents=True)
     (root / "empty-folder").mkdir()
     (root / "notebook.ipynb").write_text('{"cells": []}\n')
