@@ -61,6 +61,7 @@ def test_every_run_records_its_workspace_and_an_unchanged_second_run_adds_nothin
     assert shown["root"] == str(root) and shown["run_ids"] == [first["run_id"]]
     assert {f["path"] for f in shown["files"]} == {"nb.ipynb", "data/values.csv"}  # the store is never in it
     assert shown["new_bytes"] == shown["bytes"] > 0
+    assert first["started"] <= shown["created"] <= min(s["started"] for s in first["steps"])  # before the first step
     second = run(runner, nb)
     assert second["snapshot_id"] != first["snapshot_id"]
     newest = snaps.list()[0]
