@@ -33,33 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(execute=execute)
 
 
-def doomed_snapshots(store: Any, deleted: list[str]) -> list[str]:
-    """The snapshots the deleted runs referenced that no remaining run references."""
-    if not deleted:
-        return []
-    gone = set(deleted)
-    refs: dict[str, set[str]] = {}
-    for r in store._conn().execute("SELECT run_id, snapshot_id FROM runs WHERE snapshot_id IS NOT NULL"):
-        refs.setdefault(r["snapshot_id"], set()).add(r["run_id"])
-    return sorted(s for s, runs in refs.items() if runs & gone and not runs - gone)
-
-
-def chunks_freed(store: Any, snapshots: list[str]) -> dict[str, int]:
-    """The chunks (and their bytes) only ``snapshots`` reference, read from the manifests (what a sweep would free)."""
-    if not snapshots:
-        return {"chunks": 0, "bytes": 0}
-    doomed = set(snapshots)
-    kept: set[str] = set()
-    theirs: set[str] = set()
-    for r in store._conn().execute("SELECT snapshot_id, chunks FROM snapshot_files"):
-        (theirs if r["snapshot_id"] in doomed else kept).update(json.loads(r["chunks"]))
-    only = theirs - kept
-    sizes = {r["hash"]: r["size"] for r in store._conn().execute("SELECT hash, size FROM chunks")}
-    return {"chunks": sum(1 for h in only if h in sizes), "bytes": sum(sizes.get(h, 0) for h in only)}
-
-
 def execute(args: argparse.Namespace) -> int:
-    from ..store.retention import delete_runs, folder_bytes, plan_gc
+    from ..store.retention import chunks_freed, delete_runs, doomed_snapshots, folder_bytes, plan_gc
     from .runs import open_store
 
     if args.keep_last is None and args.older_than is None:

@@ -15,12 +15,13 @@ must meet both (the conservative reading). A candidate is kept anyway, with the 
 Deleting a run that ``kale-ext runs reproduce`` made also deletes its folder under ``<store>/reproductions/`` once no
 remaining run lives there.
 
-Snapshots are not decided here (kale_ext.commands.gc deletes those only the deleted runs referenced, through the
-snapshot engine). Plain Python (sqlite3 only); never imports tornado or jupyter_server.
+Snapshots: ``doomed_snapshots`` names those only the deleted runs referenced, ``chunks_freed`` what deleting them
+frees (from the manifests, for --dry-run); kale_ext.commands.gc deletes them through the snapshot engine. Plain Python (sqlite3 only); never imports tornado or jupyter_server.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -133,6 +134,31 @@ def _protect_used_folders(
                 if owner in candidates and owner not in protected:
                     protected[owner] = f"kept run {user} uses its artifacts (a cached step)"
                     changed = True
+
+
+def doomed_snapshots(store: Any, deleted: list[str]) -> list[str]:
+    """The snapshots the deleted runs referenced that no remaining run references."""
+    if not deleted:
+        return []
+    gone = set(deleted)
+    refs: dict[str, set[str]] = {}
+    for r in store._conn().execute("SELECT run_id, snapshot_id FROM runs WHERE snapshot_id IS NOT NULL"):
+        refs.setdefault(r["snapshot_id"], set()).add(r["run_id"])
+    return sorted(s for s, runs in refs.items() if runs & gone and not runs - gone)
+
+
+def chunks_freed(store: Any, snapshots: list[str]) -> dict[str, int]:
+    """The chunks (and their bytes) only ``snapshots`` reference, read from the manifests (what a sweep would free)."""
+    if not snapshots:
+        return {"chunks": 0, "bytes": 0}
+    doomed = set(snapshots)
+    kept: set[str] = set()
+    theirs: set[str] = set()
+    for r in store._conn().execute("SELECT snapshot_id, chunks FROM snapshot_files"):
+        (theirs if r["snapshot_id"] in doomed else kept).update(json.loads(r["chunks"]))
+    only = theirs - kept
+    sizes = {r["hash"]: r["size"] for r in store._conn().execute("SELECT hash, size FROM chunks")}
+    return {"chunks": sum(1 for h in only if h in sizes), "bytes": sum(sizes.get(h, 0) for h in only)}
 
 
 def folder_bytes(folder: str) -> int:
