@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import KaleError
 
-COMMANDS = ("analyze", "run", "runs", "compile", "serve", "lineage")
+COMMANDS = ("analyze", "run", "runs", "compile", "serve", "lineage", "snapshots", "gc", "store")
 EXIT_USAGE = 2
 
 

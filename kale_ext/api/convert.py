@@ -77,6 +77,7 @@ def _header(r: Record, path: str | None) -> dict[str, Any]:
         "duration_s": r.get("duration_s"),
         "metrics": dict(r.get("metrics") or {}),
         "resumed_from": r.get("resumed_from"),
+        "snapshot_id": r.get("snapshot_id"),
     }
 
 

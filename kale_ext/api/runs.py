@@ -114,7 +114,8 @@ class RunOptions(msgspec.Struct, kw_only=True):
 class _RunHeader(msgspec.Struct, kw_only=True):
     """The fields a run's summary and its full record share. ``notebook`` is the absolute path; ``path`` is relative to
     the server root (null outside the server). ``runner`` is the backend that owns the run, ``external_id`` its id
-    there (a KFP run id)."""
+    there (a KFP run id). ``snapshot_id`` is the workspace snapshot taken for the run (``kale-ext snapshots show``;
+    null when none was taken: ``--no-snapshot``, the notebook's ``workspace.snapshot`` false, or a run from before)."""
 
     run_id: str
     notebook: str
@@ -129,6 +130,7 @@ class _RunHeader(msgspec.Struct, kw_only=True):
     duration_s: float | None
     metrics: dict[str, Any]
     resumed_from: str | None
+    snapshot_id: str | None
 
 
 class RunSummary(_RunHeader, kw_only=True):

@@ -7,7 +7,9 @@ kfp_run.py) and prints live per-step progress on stderr. Exit 0 only
 when the run succeeded, 1 when it failed or was cancelled (Ctrl+C; or SIGTERM, which the Jupyter server's cancel of this
 run sends after checking that this process is the run's recorded driver), 2 for unusable input (raised as a KaleError:
 bad notebook, unknown --param name, bad value, analysis errors). With --json, stdout gets one JSON object at the end:
-{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}}.
+{"run_id", "status", "steps": [{"name", "status", "cached", "duration_s"}], "metrics": {}} (its workspace snapshot:
+`kale-ext runs show RUN_ID --json`'s "snapshot_id"). Every run records a snapshot of its workspace before its first step
+unless --no-snapshot [a flag of both backends] (see kale_ext.runners.workspace).
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="re-execute every step, even unchanged ones")
     p.add_argument("--fail-fast", action="store_true", help="cancel the other branches as soon as a step fails")
+    p.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="take no snapshot of the workspace (the notebook's folder) for this run: it cannot be restored or "
+        "reproduced later",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object with the result at the end")
     k = p.add_argument_group("Kubeflow Pipelines (--backend kfp; needs pip install 'kale-ext[kfp]')")
     k.add_argument("--backend", choices=("local", "kfp"), default="local", help="where the pipeline runs")
@@ -167,6 +175,7 @@ def execute(args: argparse.Namespace) -> int:
         max_parallel=args.max_parallel,
         use_cache=not args.no_cache,
         fail_fast=args.fail_fast,
+        snapshot=not args.no_snapshot,
     )
     if args.backend == "kfp":
         from .kfp_run import execute_kfp

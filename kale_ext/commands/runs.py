@@ -1,4 +1,6 @@
-"""`kale-ext runs list|show|logs|resume|cancel`: the run history, of local and Kubeflow Pipelines runs alike.
+"""`kale-ext runs list|show|logs|resume|cancel|reproduce`: the run history, of local and Kubeflow Pipelines runs alike.
+
+``reproduce`` (reproduce.py) reruns a run in a restored copy of its workspace snapshot and compares the metrics.
 
 The store is ``$KALE_EXT_HOME`` if set, else ``.kale/`` in the current folder; ``--notebook NB`` selects the store beside
 that notebook (and, for ``list``, only its runs); ``--store DIR`` names a store folder directly.
@@ -47,6 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cp.add_argument("run_id")
     cp.add_argument("--json", action="store_true")
     cp.set_defaults(execute=execute_cancel)
+
+    from . import reproduce
+
+    reproduce.add_parser(rs, common)
     p.set_defaults(execute=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -110,6 +116,8 @@ def execute_show(args: argparse.Namespace) -> int:
         print(f"  workspace PVC {vs['pvc']}: VolumeSnapshot {vs['namespace']}/{vs['volume_snapshot']}")
     if run["resumed_from"]:
         print(f"  resumed from {run['resumed_from']}")
+    if run.get("snapshot_id"):
+        print(f"  workspace snapshot {run['snapshot_id']}")
     if run["parameters"]:
         print("  parameters: " + ", ".join(f"{k}={v!r}" for k, v in run["parameters"].items()))
     for s in run["steps"]:

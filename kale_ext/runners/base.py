@@ -66,12 +66,14 @@ class CancelTimeoutError(RunnerError):
 @dataclass(frozen=True)
 class RunOptions:
     """How to run: ``parameters`` are typed values (the CLI and the REST layer parse text with
-    ``kale_ext.runners.params.parse_value``); ``max_parallel`` None means the runner's default."""
+    ``kale_ext.runners.params.parse_value``); ``max_parallel`` None means the runner's default; ``snapshot`` False: the run records no workspace snapshot."""
 
     parameters: dict[str, Any] = field(default_factory=dict)
     max_parallel: int | None = None
     use_cache: bool = True
     fail_fast: bool = False
+    # False: no workspace snapshot for this run (``kale-ext run --no-snapshot``; see kale_ext.runners.workspace).
+    snapshot: bool = True
 
 
 class Runner(abc.ABC):

@@ -46,7 +46,17 @@ def new_run_id() -> str:
 
 # The columns update_run / update_step may set (the SQL names only these constants, never a caller's keyword).
 RUN_COLUMNS = frozenset(
-    {"status", "started", "finished", "error", "driver_pid", "driver_token", "driver_signal", "external_id"}
+    {
+        "status",
+        "started",
+        "finished",
+        "error",
+        "driver_pid",
+        "driver_token",
+        "driver_signal",
+        "external_id",
+        "snapshot_id",
+    }
 )
 STEP_COLUMNS = frozenset(
     {

@@ -91,6 +91,7 @@ def _header(r: Any, metrics: dict[str, Any]) -> dict[str, Any]:
         "resumed_from": r["resumed_from"],
         "runner": r["runner"],
         "external_id": r["external_id"],
+        "snapshot_id": r["snapshot_id"],  # the run's workspace snapshot (None: none was taken)
     }
 
 

@@ -191,30 +191,37 @@ def _v5(c: Connection) -> None:
             snapshot_id TEXT PRIMARY KEY,
             notebook TEXT,                          -- the notebook whose workspace it is (absolute path)
             root TEXT NOT NULL,                     -- the workspace folder the paths are relative to
-            created REAL NOT NULL,
-            files INTEGER NOT NULL,
+            paths TEXT NOT NULL DEFAULT '[]',       -- JSON: the further paths outside root it took (absolute)
+            created REAL NOT NULL,                  -- when its scan started
+            files INTEGER NOT NULL,                 -- regular files and symlinks (folders are not counted)
             bytes INTEGER NOT NULL,                 -- total size of its files
             new_bytes INTEGER NOT NULL              -- what it added to the object store (0: nothing new)
         )"""
     )
     c.execute("CREATE INDEX IF NOT EXISTS snapshots_notebook ON snapshots(notebook, created)")
+    c.execute("CREATE INDEX IF NOT EXISTS snapshots_root ON snapshots(root, created)")
     c.execute(
         """CREATE TABLE IF NOT EXISTS snapshot_files (
             snapshot_id TEXT NOT NULL REFERENCES snapshots(snapshot_id) ON DELETE CASCADE,
             path TEXT NOT NULL,                     -- relative, "/"-separated
+            kind TEXT NOT NULL DEFAULT 'file',      -- "file", "link" (a symlink, never followed) or "dir"
             size INTEGER NOT NULL,
-            mode INTEGER NOT NULL,
+            mode INTEGER NOT NULL,                  -- st_mode (type and permission bits)
             mtime_ns INTEGER NOT NULL,
-            hash TEXT NOT NULL,                     -- the whole file's content hash
+            ino INTEGER NOT NULL DEFAULT 0,         -- with size, mtime_ns and ctime_ns: the unchanged-file fast path
+            ctime_ns INTEGER NOT NULL DEFAULT -1,   -- -1: changed too recently to trust the stat next time
+            target TEXT,                            -- a symlink's target
+            hash TEXT NOT NULL,                     -- the whole file's content hash ("blake3:<hex>"; "" for folders)
             chunks TEXT NOT NULL,                   -- JSON [chunk hash, ...] in file order
             PRIMARY KEY (snapshot_id, path)
         )"""
     )
     c.execute(
         """CREATE TABLE IF NOT EXISTS chunks (
-            hash TEXT PRIMARY KEY,
+            hash TEXT PRIMARY KEY,                  -- blake3 hex of the object's bytes: objects/<hash[:2]>/<hash[2:]>
             size INTEGER NOT NULL,
-            created REAL NOT NULL
+            created REAL NOT NULL,
+            linked INTEGER NOT NULL DEFAULT 0       -- 1: a hard link of a run artifact's file (its bytes are on disk once)
         )"""
     )
     _add_column(c, "runs", "snapshot_id", "TEXT")  # the workspace snapshot taken for the run

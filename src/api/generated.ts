@@ -195,6 +195,7 @@ export interface Run {
     [k: string]: unknown;
   };
   resumed_from: string | null;
+  snapshot_id: string | null;
   external_url: string | null;
   parameters: {
     [k: string]: unknown;
@@ -316,6 +317,7 @@ export interface RunSummary {
     [k: string]: unknown;
   };
   resumed_from: string | null;
+  snapshot_id: string | null;
   steps: {
     [k: string]: number;
   };

@@ -32,6 +32,7 @@ from ...store import Store, store_dir_for
 from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
 from ..base import Listener, Runner, RunnerError, RunOptions
+from ..workspace import snapshots_default, take_snapshot, workspace_of
 from .client import HOST_HINT, KfpApiError, KfpClient, connect
 
 if TYPE_CHECKING:
@@ -199,6 +200,14 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         with self._lock:
             self._watches.pop(run_id, None)
 
+    def _workspace_snapshot(self, pipeline: Pipeline, notebook_path: str, options: RunOptions) -> str | None:
+        """The snapshot of the workspace as submitted, taken before the submission (kale_ext.runners.workspace); None
+        when the run, the notebook or $KALE_EXT_SNAPSHOTS opts out."""
+        workspace = workspace_of(notebook_path, pipeline.settings) if options.snapshot and snapshots_default() else None
+        if workspace is None:
+            return None
+        return take_snapshot(self.store_for(workspace.notebook), workspace)
+
     # ------------------------------------------------------------------------------------------------------------ API
     def capabilities(self) -> list[str]:
         return [] if self.disabled_reason() else ["runs", f"runner:{self.name}"]
@@ -224,6 +233,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         requests = snapshot_requests(pipeline.settings, self.snapshot_pvc or None)
         result = None if requests else compile_pipeline(pipeline)  # with snapshots: compiled once they are ready
         client = self.connect()
+        snapshot_id = self._workspace_snapshot(pipeline, notebook_path, options)  # a failure submits nothing
         run_id = new_run_id()
         notebook = os.path.abspath(notebook_path)
         snapshots = self._snapshot(requests, run_id, notebook, listener)
@@ -253,6 +263,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
             runner=self.name,
             external_id=submitted["run_id"],
         )
+        if snapshot_id is not None:
+            store.update_run(run_id, snapshot_id=snapshot_id)
         self._watch(store, run_id, listener)
         return run_id
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ...errors import KaleError
 from ...steps.failure import StepFailure
 from ...steps.program import cache_key, environment_identity
 from ...steps.runtime import uses_shell, write_json_atomic
@@ -58,6 +59,7 @@ class RunDriver(threading.Thread):
         options: dict[str, Any],
         listener: Listener | None,
         *,
+        take_snapshot: Callable[[], str] | None = None,
         slots: Slots | None = None,
         on_finished: Callable[[str], None] | None = None,
     ) -> None:
@@ -75,6 +77,7 @@ class RunDriver(threading.Thread):
         self.metric_sources = metric_sources
         self.options = options
         self.listener = listener
+        self.take_snapshot = take_snapshot  # the run's workspace snapshot (its id), taken before the first step
         self.run_dir = store.runs_dir(run_id)
         self.events: queue.Queue = queue.Queue()
         self.status = {name: "queued" for name in self.order}
@@ -125,11 +128,15 @@ class RunDriver(threading.Thread):
             os.makedirs(self.run_dir, exist_ok=True)
             self.store.update_run(self.run_id, status="running", started=time.time())
             self.notify(event="run", status="running")
-            self.record_parameter_metrics()
-            self.drive()
-            final, error = self.final_status(), None
-            if final == "cancelled":
-                error = self.cancel_reason
+            error = self.snapshot_workspace()
+            if error is not None:
+                final = "failed"
+            else:
+                self.record_parameter_metrics()
+                self.drive()
+                final = self.final_status()
+                if final == "cancelled":
+                    error = self.cancel_reason
         except BaseException as exc:  # the run must never stay "running" because of the driver itself
             final, error = "failed", f"internal error of the local runner: {type(exc).__name__}: {exc}"
             self.kill_running()
@@ -147,6 +154,22 @@ class RunDriver(threading.Thread):
         if self.on_finished is not None:
             self.on_finished(self.run_id)
         self.notify(event="run", status=final, error=error)
+
+    def snapshot_workspace(self) -> str | None:
+        """Take the run's workspace snapshot before any step starts (files unchanged since the last snapshot are not
+        read again, so this costs about what changed); the run's error when it cannot be taken (a full disk), else
+        None."""
+        if self.take_snapshot is None:
+            return None
+        try:
+            snapshot_id = self.take_snapshot()
+        except KaleError as exc:
+            return f"The workspace snapshot failed, so no step ran: {exc.message}"
+        except OSError as exc:
+            return f"The workspace snapshot failed, so no step ran: {type(exc).__name__}: {exc}"
+        self.store.update_run(self.run_id, snapshot_id=snapshot_id)
+        self.notify(event="snapshot", snapshot_id=snapshot_id)
+        return None
 
     def drive(self) -> None:
         while True:

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from traitlets import Enum, Integer, TraitError, Unicode, default, validate
+from traitlets import Bool, Enum, Integer, TraitError, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from ...errors import NotFoundError
@@ -25,6 +25,7 @@ from ...store import RUN_FINAL, Store, store_dir_for
 from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
 from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
+from ..workspace import ENV_SNAPSHOTS, Workspace, snapshots_default, take_snapshot, workspace_of
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
 from .launchers import ENV_NO_FORK, fork_available
@@ -73,6 +74,12 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         help="Step processes of all active runs together (one pool shared by every run of this runner, so that "
         "several runs at once do not each take every core). Default: the CPU count.",
     )
+    snapshots = Bool(
+        config=True,
+        help="Take a snapshot of each run's workspace (the notebook's folder and the notebook setting "
+        "kale_ext.workspace.paths) before its first step, so the run can be restored and reproduced. Default: on, "
+        f"unless ${ENV_SNAPSHOTS} is 0. A run or a notebook may still opt out (--no-snapshot, workspace.snapshot).",
+    )
     cancel_signal = Unicode(
         None,
         allow_none=True,
@@ -84,6 +91,10 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
     def _default_store_dir(self) -> str:
         home = os.environ.get(ENV_HOME)
         return os.path.abspath(os.path.expanduser(home)) if home else ""
+
+    @default("snapshots")
+    def _default_snapshots(self) -> bool:
+        return snapshots_default()
 
     @default("launcher")
     def _default_launcher(self) -> str:
@@ -188,6 +199,8 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
         specs = build_specs(pipeline)
+        # A malformed workspace setting refuses the run only when a snapshot is wanted.
+        workspace = workspace_of(notebook_path, pipeline.settings) if self.snapshots and options.snapshot else None
         return self._start(
             notebook_path,
             pipeline.name,
@@ -199,6 +212,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             options.fail_fast,
             listener,
             None,
+            workspace,
         )
 
     def _start(
@@ -213,9 +227,15 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         fail_fast: bool,
         listener: Listener | None,
         resumed_from: str | None,
+        workspace: Workspace | None,
+        snapshot_id: str | None = None,
+        store: Store | None = None,
     ) -> str:
+        """Record the run and start its driver. ``workspace``: snapshot it before the first step (None: no snapshot);
+        ``snapshot_id``: the run's snapshot is already known (a resumed run keeps its original's); ``store``: record
+        it there rather than in the notebook's store (a reproduction stays beside its original)."""
         notebook = os.path.abspath(notebook_path)
-        store = self.store_for(notebook)
+        store = store or self.store_for(notebook)
         run_id = new_run_id()
         options = {
             "use_cache": use_cache,
@@ -234,6 +254,8 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             resumed_from=resumed_from,
             driver_signal=self.cancel_signal,
         )
+        if snapshot_id is not None:
+            store.update_run(run_id, snapshot_id=snapshot_id)
         driver = RunDriver(
             store,
             run_id,
@@ -243,6 +265,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             metric_sources,
             options,
             listener,
+            take_snapshot=None if workspace is None else (lambda: take_snapshot(store, workspace)),
             slots=self.slots,
             on_finished=self._forget,
         )
@@ -292,6 +315,36 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             options.get("fail_fast", False),
             listener,
             run_id,
+            None,
+            row.get("snapshot_id"),  # the workspace the original run started from, whatever it is now
+        )
+
+    def rerun(
+        self, run_id: str, notebook_path: str, *, snapshot_id: str | None, listener: Listener | None = None
+    ) -> str:
+        """A new run of a recorded run's plan (its steps' code as it ran) and parameters, without the cache, with
+        ``notebook_path``'s folder as the working folder, recorded in the original's store and linked to
+        ``snapshot_id`` (the snapshot that folder was restored from; no new snapshot is taken). Used by
+        ``kale-ext runs reproduce``."""
+        if self._closed:
+            raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
+        store = self._store_of(run_id)
+        row = store.run_row(run_id)
+        options = json.loads(row["options"])
+        return self._start(
+            notebook_path,
+            row["pipeline"],
+            [StepSpec.from_json(s) for s in json.loads(row["plan"])],
+            json.loads(row["parameters"]),
+            json.loads(row["metric_sources"]),
+            options.get("max_parallel") or self.max_parallel,
+            False,
+            options.get("fail_fast", False),
+            listener,
+            None,
+            None,
+            snapshot_id,
+            store,
         )
 
     def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]:
