@@ -80,7 +80,12 @@ class Objects:
         except OSError as exc:
             if exc.errno in FULL:
                 raise disk_full(self.store_folder, exc) from None
-            raise
+            raise SnapshotError(
+                f"Cannot write to the store at {self.store_folder} ({exc.strerror}). Fix: make it writable, or set "
+                "KALE_EXT_HOME to a writable folder.",
+                code="snapshot.store_unwritable",
+                details={"folder": self.store_folder},
+            ) from None
         finally:
             if tmp is not None:
                 _remove(tmp)

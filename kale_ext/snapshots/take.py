@@ -36,7 +36,7 @@ from typing import Any
 from .artifacts import finished_artifacts, matching_artifact
 from .chunking import SMALL, cut, mapped
 from .errors import SnapshotError
-from .objects import HASH_PREFIX, Objects, digest, disk_full, file_hash_of
+from .objects import FULL, HASH_PREFIX, Objects, digest, disk_full, file_hash_of
 from .workspace import Entry, scan
 
 WINDOW = 32
@@ -191,9 +191,27 @@ class Taker:
                 f.result()
 
     def _ingest_file(self, e: Entry, rec: Record, artifacts: list[tuple[str, str]] | None) -> None:
+        try:
+            self._read_file(e, rec, artifacts)
+            after = os.lstat(e.source)
+        except FileNotFoundError:
+            rec.kind = "gone"  # deleted since the scan: not in the snapshot (it was not there when it was read)
+            return
+        except OSError as exc:
+            if exc.errno in FULL:
+                raise disk_full(self.store.folder, exc) from None
+            raise SnapshotError(
+                f"Cannot read {e.source} ({exc.strerror}). Fix: make it readable, or list it in .kaleignore.",
+                code="snapshot.unreadable",
+                details={"path": e.path},
+            ) from None
+        if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (rec.size, rec.mtime_ns, e.st.st_ctime_ns):
+            rec.ctime_ns = -1  # changed while read: what was read is recorded; read it again next time
+
+    def _read_file(self, e: Entry, rec: Record, artifacts: list[tuple[str, str]] | None) -> None:
         if artifacts and self._link_artifact(e, rec, artifacts):
-            pass
-        elif rec.size <= SMALL:
+            return
+        if rec.size <= SMALL:
             with open(e.source, "rb") as f:
                 data = f.read()
             h = digest(data)
@@ -201,9 +219,6 @@ class Taker:
             rec.hash, rec.chunks, rec.size = HASH_PREFIX + h, ([h] if data else []), len(data)
         else:
             self._chunk_file(e.source, rec)
-        after = os.lstat(e.source)
-        if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (rec.size, rec.mtime_ns, e.st.st_ctime_ns):
-            rec.ctime_ns = -1  # changed while read: what was read is recorded; read it again next time
 
     def _chunk_file(self, source: str, rec: Record) -> None:
         """Cut the file here and hash and write its chunks in the helper threads (the cut loop, BLAKE3 and the writes
@@ -267,6 +282,7 @@ class Taker:
         self, root: str, notebook: str | None, paths: tuple[str, ...], created: float, records: list[Record]
     ) -> dict[str, Any]:
         snapshot_id = new_snapshot_id()
+        records = [r for r in records if r.kind != "gone"]
         files = [r for r in records if r.kind != "dir"]
         total = sum(r.size for r in files)
         with self.store._conn() as c:

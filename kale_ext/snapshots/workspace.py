@@ -103,7 +103,10 @@ def _walk(folder: str, prefix: str, spec, skipped: set[str], found: dict[str, En
         ) from None
     for e in entries:
         rel = prefix + e.name
-        st = e.stat(follow_symlinks=False)
+        try:
+            st = e.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # deleted while the folder was read
         is_dir = stat.S_ISDIR(st.st_mode)
         if is_dir and (os.path.realpath(e.path) in skipped or os.path.isfile(os.path.join(e.path, STORE_DB))):
             continue

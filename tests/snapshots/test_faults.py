@@ -231,3 +231,34 @@ def test_a_workspace_file_equal_to_a_run_artifact_is_stored_once(tmp_path, size)
     with pytest.raises(SnapshotError, match="model.pkl"):
         snaps.restore(taken["snapshot_id"], str(tmp_path / "out2"))
     assert not (tmp_path / "out2" / "model.pkl").exists()
+
+
+def test_a_file_deleted_while_the_snapshot_runs_is_left_out_and_an_unreadable_one_named(tmp_path, monkeypatch):
+    from kale_ext.snapshots import take as take_module
+
+    root = small_workspace(tmp_path / "ws")
+    snaps = SnapshotStore(Store(str(tmp_path / "store")))
+    original = take_module.Taker._read_file
+
+    def vanish(self, e, rec, artifacts):
+        if e.path == "sub/b.txt":
+            os.unlink(e.source)  # deleted between the scan and the read
+        return original(self, e, rec, artifacts)
+
+    monkeypatch.setattr(take_module.Taker, "_read_file", vanish)
+    taken = snaps.take(str(root))
+    assert {f["path"] for f in snaps.show(taken["snapshot_id"])["files"]} == {"a.txt", "big.bin"}
+    assert taken["files"] == 2
+
+    def unreadable(self, e, rec, artifacts):
+        if e.path == "a.txt":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), e.source)
+        return original(self, e, rec, artifacts)
+
+    monkeypatch.setattr(take_module.Taker, "_read_file", unreadable)
+    (root / "a.txt").write_text("changed, so read again\n")
+    with pytest.raises(SnapshotError) as err:
+        snaps.take(str(root))
+    assert err.value.code == "snapshot.unreadable" and "a.txt" in err.value.message
+    assert len(snaps.list()) == 1
+    consistent(snaps)
