@@ -262,3 +262,28 @@ def test_a_file_deleted_while_the_snapshot_runs_is_left_out_and_an_unreadable_on
     assert err.value.code == "snapshot.unreadable" and "a.txt" in err.value.message
     assert len(snaps.list()) == 1
     consistent(snaps)
+
+
+def test_a_sweep_between_reading_and_committing_makes_the_take_start_over(tmp_path, monkeypatch):
+    from kale_ext.snapshots import take as take_module
+
+    root = small_workspace(tmp_path / "ws")
+    snaps = SnapshotStore(Store(str(tmp_path / "store")))
+    old = snaps.take(str(root))
+    snaps.delete([old["snapshot_id"]])  # its chunks are now unreferenced: rows and files still there, until a sweep
+    original = take_module.Taker._commit
+    sweeps = []
+
+    def commit_after_a_sweep(self, *args):
+        if not sweeps:  # gc runs after this take found the objects stored, before it commits
+            sweeps.append(snaps.sweep())
+        return original(self, *args)
+
+    monkeypatch.setattr(take_module.Taker, "_commit", commit_after_a_sweep)
+    taken = snaps.take(str(root))
+    assert sweeps[0]["chunks"] > 0  # the sweep did remove what the take had counted on
+    assert taken["new_bytes"] == taken["bytes"]  # the second attempt wrote them again, and counted them
+    consistent(snaps)
+    assert snaps.verify() == []
+    snaps.restore(taken["snapshot_id"], str(tmp_path / "out"))
+    assert tree(tmp_path / "out") == tree(root)
