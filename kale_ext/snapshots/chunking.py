@@ -22,7 +22,7 @@ import pyfastcdc
 from .objects import HASH_PREFIX, digest, file_hash_of
 
 SMALL = 4 << 20
-CDC = {"avg_size": 256 << 10, "min_size": 64 << 10, "max_size": 1 << 20}
+AVG, MIN, MAX = 256 << 10, 64 << 10, 1 << 20  # the chunk sizes
 
 
 @contextmanager
@@ -44,7 +44,7 @@ def mapped(path: str) -> Iterator[memoryview | None]:
 
 def cut(view: memoryview) -> Iterator[memoryview]:
     """The chunks of ``view`` in order (views into it: release each when done with it)."""
-    for chunk in pyfastcdc.FastCDC(**CDC).cut_buf(view):
+    for chunk in pyfastcdc.FastCDC(AVG, min_size=MIN, max_size=MAX).cut_buf(view):
         yield chunk.data
 
 

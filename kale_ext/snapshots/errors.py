@@ -2,7 +2,8 @@
 
 Codes: snapshot.not_found (an unknown snapshot id), snapshot.target_not_empty (restore into a non-empty folder without
 force), snapshot.corrupt (a chunk missing or damaged: details name the file), snapshot.disk_full (ENOSPC while
-writing the store), snapshot.workspace_missing (the folder to snapshot or to diff against does not exist).
+writing the store), snapshot.workspace_missing (the folder to snapshot or to diff against does not exist),
+snapshot.unreadable (a workspace file or folder that cannot be read: details name it), snapshot.store_unwritable.
 Plain Python; never imports tornado or jupyter_server.
 """
 

@@ -25,6 +25,7 @@ from .errors import SnapshotError
 
 FULL = (errno.ENOSPC, errno.EDQUOT)
 HASH_PREFIX = "blake3:"  # a file stored as one object (or none: empty): the BLAKE3 hash of its bytes
+_BLOCK = 4 << 20
 LIST_PREFIX = "blake3-list:"  # a file cut in chunks: the BLAKE3 hash of its chunks' hashes (32 bytes each) in order
 
 
@@ -79,7 +80,12 @@ class Objects:
         except OSError as exc:
             if exc.errno in FULL:
                 raise disk_full(self.store_folder, exc) from None
-            raise
+            raise SnapshotError(
+                f"Cannot write to the store at {self.store_folder} ({exc.strerror}). Fix: make it writable, or set "
+                "KALE_EXT_HOME to a writable folder.",
+                code="snapshot.store_unwritable",
+                details={"folder": self.store_folder},
+            ) from None
         finally:
             if tmp is not None:
                 _remove(tmp)
@@ -104,17 +110,30 @@ class Objects:
         with open(self.path(h), "rb") as f:
             return f.read()
 
+    def stream(self, h: str, out=None) -> tuple[int, str]:
+        """(size, hash) of the object as stored, read in blocks (a linked artifact may be gigabytes), each block
+        also written to ``out`` when given. FileNotFoundError when it is missing."""
+        hasher = blake3.blake3()
+        size = 0
+        with open(self.path(h), "rb") as f:
+            while block := f.read(_BLOCK):
+                hasher.update(block)
+                size += len(block)
+                if out is not None:
+                    out.write(block)
+        return size, hasher.hexdigest()
+
     def check(self, h: str, size: int) -> str | None:
         """None when the object exists with its size and hash, else what is wrong with it."""
         try:
-            data = self.read(h)
+            found, actual = self.stream(h)
         except FileNotFoundError:
             return "missing"
         except OSError as exc:
             return f"unreadable ({exc.strerror})"
-        if len(data) != size:
-            return f"size {len(data)} instead of {size}"
-        if digest(data) != h:
+        if found != size:
+            return f"size {found} instead of {size}"
+        if actual != h:
             return "content does not match its hash"
         return None
 

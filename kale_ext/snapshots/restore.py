@@ -23,11 +23,13 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .chunking import SMALL
 from .errors import SnapshotError
 from .objects import FULL, Objects, digest, file_hash_of
 from .take import THREADS
 
 READ_AHEAD = 16
+DAMAGED = "damaged (its content does not match its hash)"
 
 
 def corrupt(snapshot_id: str, path: str, chunk: str, problem: str, folder: str) -> SnapshotError:
@@ -92,13 +94,14 @@ def _restore_one(objects: Objects, readers: ThreadPoolExecutor, snapshot_id: str
         os.symlink(r["target"], dest)
         os.utime(dest, ns=(r["mtime_ns"], r["mtime_ns"]), follow_symlinks=False)
         return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".kale-restore-")
+    fd, made = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".kale-restore-")
+    tmp: str | None = made
     try:
         with open(fd, "wb", closefd=True) as out:
             _write_chunks(objects, readers, snapshot_id, r, out)
-        os.chmod(tmp, stat.S_IMODE(r["mode"]))
-        os.utime(tmp, ns=(r["mtime_ns"], r["mtime_ns"]))
-        os.replace(tmp, dest)
+        os.chmod(made, stat.S_IMODE(r["mode"]))
+        os.utime(made, ns=(r["mtime_ns"], r["mtime_ns"]))
+        os.replace(made, dest)
         tmp = None
     except OSError as exc:
         if exc.errno in FULL:
@@ -121,7 +124,7 @@ def _load(objects: Objects, h: str) -> tuple[bytes | None, str]:
     except FileNotFoundError:
         return None, "missing"
     if digest(data) != h:
-        return None, "damaged (its content does not match its hash)"
+        return None, DAMAGED
     return data, ""
 
 
@@ -131,6 +134,14 @@ def _write_chunks(objects: Objects, readers: ThreadPoolExecutor, snapshot_id: st
     chunks = json.loads(r["chunks"])
     if file_hash_of(chunks) != r["hash"]:
         raise corrupt(snapshot_id, r["path"], r["hash"], "not consistent with its chunk list", objects.store_folder)
+    if len(chunks) == 1 and r["size"] > SMALL:  # one large object (a linked artifact): streamed, checked at the end
+        try:
+            size, h = objects.stream(chunks[0], out)
+        except FileNotFoundError:
+            raise corrupt(snapshot_id, r["path"], chunks[0], "missing", objects.store_folder) from None
+        if h != chunks[0] or size != r["size"]:
+            raise corrupt(snapshot_id, r["path"], chunks[0], DAMAGED, objects.store_folder)
+        return
     pending: deque = deque()
     ahead = iter(chunks)
     for h in itertools.islice(ahead, READ_AHEAD):

@@ -31,6 +31,9 @@ from .take import Taker
 from .workspace import scan
 
 ORPHAN_AGE = 3600.0
+Rows = list[Any]  # sqlite3.Row lists (the class below has a method named list, so its annotations use these aliases)
+Paths = list[str]
+Damage = list[dict[str, Any]]
 _LIST_COLUMNS = "snapshot_id, created, files, bytes, new_bytes, root, notebook"
 
 
@@ -90,7 +93,7 @@ class SnapshotStore:
         row["paths"] = json.loads(row["paths"])
         return row
 
-    def _files(self, snapshot_id: str) -> list[Any]:
+    def _files(self, snapshot_id: str) -> Rows:
         return (
             self._conn()
             .execute("SELECT * FROM snapshot_files WHERE snapshot_id = ? ORDER BY path", (snapshot_id,))
@@ -119,7 +122,7 @@ class SnapshotStore:
         return {**entry, "paths": row["paths"], "files": files}
 
     # ---------------------------------------------------------------------------------------------------- diff
-    def diff(self, a: str, b: str | None = None, *, workspace: bool = False) -> dict[str, list[str]]:
+    def diff(self, a: str, b: str | None = None, *, workspace: bool = False) -> dict[str, Paths]:
         """{"added", "removed", "changed"}: relative paths, sorted; a change of content, kind, link target or mode."""
         old_row = self._row(a)
         old = _signatures(self._files(old_row["snapshot_id"]))
@@ -143,7 +146,7 @@ class SnapshotStore:
             "changed": sorted(p for p in set(old) & set(new) if old[p] != new[p]),
         }
 
-    def _workspace_signatures(self, row: dict[str, Any], files: list[Any]) -> dict[str, tuple[Any, ...]]:
+    def _workspace_signatures(self, row: dict[str, Any], files: Rows) -> dict[str, tuple[Any, ...]]:
         known = {f["path"]: f for f in files}
         out = {}
         for e in scan(row["root"], skip=[self.store.folder], paths=row["paths"]):
@@ -173,7 +176,7 @@ class SnapshotStore:
         sid = self.resolve(snapshot_id)
         return restore_files(self.objects, sid, self._files(sid), os.path.expanduser(to), force)
 
-    def verify(self) -> list[dict[str, Any]]:
+    def verify(self) -> Damage:
         """Damage: [{"snapshot_id", "path", "chunk", "problem"}]; empty when every snapshot's chunks are intact."""
         return verify_objects(self._conn(), self.objects)
 

@@ -9,9 +9,8 @@ The steps, and what makes each fast:
    is one object; a larger one is cut by content-defined chunking (chunking.py), so a change of a few MB inside a
    1 GB file yields a few new chunks and the others are found already stored. A large file's chunks are hashed and
    written by helper threads while its own thread goes on cutting. An object that exists is not written again.
-3. Dedup with the run artifacts: a file the size of an artifact of a finished run is first hashed with sha256 (the
-   artifacts' hash); if it equals the artifact, its object is a hard link of the artifact's file (a finished run's
-   artifacts are never rewritten: a resume is a new run), recorded ``linked`` and counted 0 new bytes.
+3. Dedup with the run artifacts (artifacts.py): a file whose bytes equal an artifact of a finished run becomes an object
+   that is a hard link of the artifact's file, recorded ``linked`` and counted 0 new bytes.
 4. Commit in one write transaction: ``INSERT OR IGNORE`` every chunk (the process whose row lands counts its bytes in
    new_bytes, so two snapshots of one workspace at once count a shared chunk once), the snapshot row, its files. An
    object another process was to provide and that is gone by then (a concurrent sweep) makes the take start over.
@@ -23,7 +22,6 @@ Plain Python plus blake3 and pyfastcdc; never imports tornado or jupyter_server.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -35,17 +33,15 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-import blake3
-
+from .artifacts import finished_artifacts, matching_artifact
 from .chunking import SMALL, cut, mapped
 from .errors import SnapshotError
-from .objects import HASH_PREFIX, Objects, digest, disk_full, file_hash_of
+from .objects import FULL, HASH_PREFIX, Objects, digest, disk_full, file_hash_of
 from .workspace import Entry, scan
 
 WINDOW = 32
 RACY_NS = 2_000_000_000
 THREADS = max(2, min(4, (os.cpu_count() or 1) * 2))
-_READ = 1 << 20
 
 
 @dataclass
@@ -95,7 +91,6 @@ class Taker:
         self.lock = threading.Lock()
         self.sizes: dict[str, tuple[int, int]] = {}  # chunk hash -> (size, linked)
         self.written: set[str] = set()
-        self.read_files = 0  # files whose bytes were read (not taken from the previous snapshot)
 
     def take(self, root: str, notebook: str | None, paths: tuple[str, ...]) -> dict[str, Any]:
         for _attempt in range(3):
@@ -111,7 +106,7 @@ class Taker:
         now_ns = time.time_ns()
         entries = scan(root, skip=[self.store.folder], paths=paths)
         previous = self._previous(root)
-        artifacts = self._artifacts_by_size()
+        artifacts = finished_artifacts(self.store._conn())
         records: list[Record] = []
         todo: list[tuple[Entry, Record]] = []
         for e in entries:
@@ -174,21 +169,11 @@ class Taker:
 
     def _chunk_sizes(self, hashes: list[str]) -> list[tuple[str, int]]:
         c = self.store._conn()
-        out = []
+        out: list[tuple[str, int]] = []
         for i in range(0, len(hashes), 500):
             part = hashes[i : i + 500]
             rows = c.execute(f"SELECT hash, size FROM chunks WHERE hash IN ({','.join('?' * len(part))})", part)
             out.extend((r["hash"], r["size"]) for r in rows)
-        return out
-
-    def _artifacts_by_size(self) -> dict[int, list[tuple[str, str]]]:
-        rows = self.store._conn().execute(
-            "SELECT a.size, a.hash, a.path FROM artifacts a JOIN runs r ON r.run_id = a.run_id "
-            "WHERE r.status IN ('succeeded', 'failed', 'cancelled', 'interrupted') AND a.size > 0"
-        )
-        out: dict[int, list[tuple[str, str]]] = {}
-        for r in rows:
-            out.setdefault(r["size"], []).append((r["hash"], r["path"]))
         return out
 
     # --------------------------------------------------------------------------------------------------- ingest
@@ -206,11 +191,27 @@ class Taker:
                 f.result()
 
     def _ingest_file(self, e: Entry, rec: Record, artifacts: list[tuple[str, str]] | None) -> None:
-        with self.lock:
-            self.read_files += 1
+        try:
+            self._read_file(e, rec, artifacts)
+            after = os.lstat(e.source)
+        except FileNotFoundError:
+            rec.kind = "gone"  # deleted since the scan: not in the snapshot (it was not there when it was read)
+            return
+        except OSError as exc:
+            if exc.errno in FULL:
+                raise disk_full(self.store.folder, exc) from None
+            raise SnapshotError(
+                f"Cannot read {e.source} ({exc.strerror}). Fix: make it readable, or list it in .kaleignore.",
+                code="snapshot.unreadable",
+                details={"path": e.path},
+            ) from None
+        if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (rec.size, rec.mtime_ns, e.st.st_ctime_ns):
+            rec.ctime_ns = -1  # changed while read: what was read is recorded; read it again next time
+
+    def _read_file(self, e: Entry, rec: Record, artifacts: list[tuple[str, str]] | None) -> None:
         if artifacts and self._link_artifact(e, rec, artifacts):
-            pass
-        elif rec.size <= SMALL:
+            return
+        if rec.size <= SMALL:
             with open(e.source, "rb") as f:
                 data = f.read()
             h = digest(data)
@@ -218,9 +219,6 @@ class Taker:
             rec.hash, rec.chunks, rec.size = HASH_PREFIX + h, ([h] if data else []), len(data)
         else:
             self._chunk_file(e.source, rec)
-        after = os.lstat(e.source)
-        if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (rec.size, rec.mtime_ns, e.st.st_ctime_ns):
-            rec.ctime_ns = -1  # changed while read: what was read is recorded; read it again next time
 
     def _chunk_file(self, source: str, rec: Record) -> None:
         """Cut the file here and hash and write its chunks in the helper threads (the cut loop, BLAKE3 and the writes
@@ -249,27 +247,21 @@ class Taker:
         finally:
             data.release()
 
-    def _link_artifact(self, e: Entry, rec: Record, artifacts: list[tuple[str, str]]) -> bool:
-        sha, b3 = hashlib.sha256(), blake3.blake3()
-        with open(e.source, "rb") as f:
-            while block := f.read(_READ):
-                sha.update(block)
-                b3.update(block)
-        wanted = "sha256:" + sha.hexdigest()
-        for art_hash, art_path in artifacts:
-            if art_hash == wanted and os.path.isfile(art_path) and os.path.getsize(art_path) == rec.size:
-                h = b3.hexdigest()
-                with self.lock:
-                    known = h in self.sizes
-                if not known and not self.objects.exists(h):
-                    if not self.objects.link(h, art_path):
-                        return False
-                    with self.lock:
-                        self.written.add(h)
-                self._note(h, rec.size, 1)
-                rec.hash, rec.chunks = HASH_PREFIX + h, [h]
-                return True
-        return False
+    def _link_artifact(self, e: Entry, rec: Record, candidates: list[tuple[str, str]]) -> bool:
+        found = matching_artifact(e.source, rec.size, candidates)
+        if found is None:
+            return False
+        h, artifact = found
+        with self.lock:
+            known = h in self.sizes
+        if not known and not self.objects.exists(h):
+            if not self.objects.link(h, artifact):
+                return False  # the filesystem cannot link: stored as any file
+            with self.lock:
+                self.written.add(h)
+        self._note(h, rec.size, 1)
+        rec.hash, rec.chunks = HASH_PREFIX + h, [h]
+        return True
 
     def _note(self, h: str, size: int, linked: int) -> bool:
         """Record that the snapshot uses chunk ``h``; True when this take sees it for the first time."""
@@ -290,6 +282,7 @@ class Taker:
         self, root: str, notebook: str | None, paths: tuple[str, ...], created: float, records: list[Record]
     ) -> dict[str, Any]:
         snapshot_id = new_snapshot_id()
+        records = [r for r in records if r.kind != "gone"]
         files = [r for r in records if r.kind != "dir"]
         total = sum(r.size for r in files)
         with self.store._conn() as c:

@@ -4,7 +4,8 @@
 relative "/"-separated path and its ``lstat``: symlinks are recorded as links and never followed; sockets, FIFOs and
 devices are left out. ``root/.kaleignore`` is read with gitignore syntax (pathspec's GitIgnoreSpec, the rules git
 applies: ``!`` re-includes, a trailing ``/`` matches folders only, an ignored folder is not entered). The folders in
-``skip`` (the store itself, which by default is ``.kale/`` inside the notebook's folder) are never entered, whatever
+``skip`` (the store itself, which by default is ``.kale/`` inside the notebook's folder) and any folder holding a
+store's ``kale.db`` (the notebook's old ``.kale/`` while KALE_EXT_HOME points elsewhere) are never entered, whatever
 the ignore file says; ``.git`` is the user's and is kept unless ignored.
 
 A further path inside ``root`` is taken even when ``.kaleignore`` ignores it; one outside ``root`` is recorded under
@@ -27,6 +28,7 @@ from .errors import SnapshotError
 
 IGNORE_FILE = ".kaleignore"
 EXTERNAL = ".kale-external"
+STORE_DB = "kale.db"  # a folder holding one is a kale-ext store (this one or another): never workspace content
 
 
 @dataclass
@@ -101,9 +103,12 @@ def _walk(folder: str, prefix: str, spec, skipped: set[str], found: dict[str, En
         ) from None
     for e in entries:
         rel = prefix + e.name
-        st = e.stat(follow_symlinks=False)
+        try:
+            st = e.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # deleted while the folder was read
         is_dir = stat.S_ISDIR(st.st_mode)
-        if is_dir and os.path.realpath(e.path) in skipped:
+        if is_dir and (os.path.realpath(e.path) in skipped or os.path.isfile(os.path.join(e.path, STORE_DB))):
             continue
         if spec is not None and spec.match_file(rel + "/" if is_dir else rel):
             continue

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kale_ext.marshal.registry import file_hash
 from kale_ext.snapshots import SnapshotError, SnapshotStore
 from kale_ext.snapshots import objects as objects_module
 from kale_ext.snapshots.chunking import SMALL
@@ -199,28 +200,90 @@ def test_delete_and_sweep_keep_what_remaining_snapshots_need(tmp_path):
     assert snaps.sweep() == {"chunks": 0, "bytes": 0}
 
 
-def test_a_workspace_file_equal_to_a_run_artifact_is_stored_once(tmp_path):
+@pytest.mark.parametrize("size", [300_000, SMALL + 300_000])  # one object either way; the large one is streamed
+def test_a_workspace_file_equal_to_a_run_artifact_is_stored_once(tmp_path, size):
     store = Store(str(tmp_path / "store"))
-    payload = os.urandom(300_000)
+    payload = os.urandom(size)
     artifact = Path(store.runs_dir("r1")) / "train" / "model.pkl"
     artifact.parent.mkdir(parents=True)
     artifact.write_bytes(payload)
     store.create_run(run_id="r1", notebook="nb", pipeline="p", parameters={}, options={}, plan=[], metric_sources={})
-    from kale_ext.marshal.registry import file_hash
-
     entry = {"name": "model", "path": str(artifact), "serializer": "pickle", "hash": file_hash(str(artifact))}
-    store.record_artifacts("r1", "train", [{**entry, "size": len(payload), "type": "builtins.bytes"}])
+    store.record_artifacts("r1", "train", [{**entry, "size": size, "type": "builtins.bytes"}])
     store.update_run("r1", status="succeeded")
     root = tmp_path / "ws"
     root.mkdir()
     (root / "model.pkl").write_bytes(payload)
-    (root / "other.bin").write_bytes(os.urandom(300_000))  # same size, other content: stored normally
+    (root / "other.bin").write_bytes(os.urandom(size))  # same size, other content: stored normally
     snaps = SnapshotStore(store)
     taken = snaps.take(str(root))
-    assert taken["new_bytes"] == 300_000  # other.bin only
+    assert taken["new_bytes"] == size  # other.bin only
     obj = object_of(snaps, taken["snapshot_id"], "model.pkl")
     assert os.stat(obj).st_ino == os.stat(artifact).st_ino
-    assert snaps.sizes()["snapshot_linked"] == 300_000
+    assert snaps.sizes()["snapshot_linked"] == size
     out = tmp_path / "out"
     snaps.restore(taken["snapshot_id"], str(out))
     assert (out / "model.pkl").read_bytes() == payload and snaps.verify() == []
+    with open(artifact, "r+b") as f:  # the artifact (and so the object) damaged on disk
+        f.seek(size - 1)
+        f.write(bytes([payload[-1] ^ 0xFF]))
+    assert [(d["path"], d["problem"]) for d in snaps.verify()] == [("model.pkl", "content does not match its hash")]
+    with pytest.raises(SnapshotError, match="model.pkl"):
+        snaps.restore(taken["snapshot_id"], str(tmp_path / "out2"))
+    assert not (tmp_path / "out2" / "model.pkl").exists()
+
+
+def test_a_file_deleted_while_the_snapshot_runs_is_left_out_and_an_unreadable_one_named(tmp_path, monkeypatch):
+    from kale_ext.snapshots import take as take_module
+
+    root = small_workspace(tmp_path / "ws")
+    snaps = SnapshotStore(Store(str(tmp_path / "store")))
+    original = take_module.Taker._read_file
+
+    def vanish(self, e, rec, artifacts):
+        if e.path == "sub/b.txt":
+            os.unlink(e.source)  # deleted between the scan and the read
+        return original(self, e, rec, artifacts)
+
+    monkeypatch.setattr(take_module.Taker, "_read_file", vanish)
+    taken = snaps.take(str(root))
+    assert {f["path"] for f in snaps.show(taken["snapshot_id"])["files"]} == {"a.txt", "big.bin"}
+    assert taken["files"] == 2
+
+    def unreadable(self, e, rec, artifacts):
+        if e.path == "a.txt":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), e.source)
+        return original(self, e, rec, artifacts)
+
+    monkeypatch.setattr(take_module.Taker, "_read_file", unreadable)
+    (root / "a.txt").write_text("changed, so read again\n")
+    with pytest.raises(SnapshotError) as err:
+        snaps.take(str(root))
+    assert err.value.code == "snapshot.unreadable" and "a.txt" in err.value.message
+    assert len(snaps.list()) == 1
+    consistent(snaps)
+
+
+def test_a_sweep_between_reading_and_committing_makes_the_take_start_over(tmp_path, monkeypatch):
+    from kale_ext.snapshots import take as take_module
+
+    root = small_workspace(tmp_path / "ws")
+    snaps = SnapshotStore(Store(str(tmp_path / "store")))
+    old = snaps.take(str(root))
+    snaps.delete([old["snapshot_id"]])  # its chunks are now unreferenced: rows and files still there, until a sweep
+    original = take_module.Taker._commit
+    sweeps = []
+
+    def commit_after_a_sweep(self, *args):
+        if not sweeps:  # gc runs after this take found the objects stored, before it commits
+            sweeps.append(snaps.sweep())
+        return original(self, *args)
+
+    monkeypatch.setattr(take_module.Taker, "_commit", commit_after_a_sweep)
+    taken = snaps.take(str(root))
+    assert sweeps[0]["chunks"] > 0  # the sweep did remove what the take had counted on
+    assert taken["new_bytes"] == taken["bytes"]  # the second attempt wrote them again, and counted them
+    consistent(snaps)
+    assert snaps.verify() == []
+    snaps.restore(taken["snapshot_id"], str(tmp_path / "out"))
+    assert tree(tmp_path / "out") == tree(root)

@@ -158,10 +158,13 @@ def test_kaleignore_and_the_store_folder_are_skipped(tmp_path):
     (root / ".git").mkdir()
     (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (root / ".kaleignore").write_text("# comments and blank lines\n\nlogs/\n*.log\n!keep/b.log\n*.tmp\n")
+    Store(str(root / "keep" / "old-store"))  # another store in the workspace (made before KALE_EXT_HOME moved it)
     snaps = SnapshotStore(Store(str(root / ".kale")))
     taken = snaps.take(str(root))
     paths = {f["path"] for f in snaps.show(taken["snapshot_id"])["files"]}
     assert paths == {".kaleignore", "main.py", "keep/b.log", ".git/HEAD"}
+    elsewhere = SnapshotStore(Store(str(tmp_path / "home")))  # the store outside: the workspace's .kale is skipped too
+    assert {f["path"] for f in elsewhere.show(elsewhere.take(str(root))["snapshot_id"])["files"]} == paths
 
 
 def test_further_paths_outside_the_root_are_restored_inside_the_target(tmp_path):
