@@ -5,6 +5,7 @@ outputs, models, metrics, snapshot, served models), an artifact's producer and u
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -40,7 +41,9 @@ def test_run_lineage_names_code_parameters_inputs_and_producers(small):
         "value": 198.0,
         "step": "report",
     }
-    assert answer["snapshot_id"] is None and answer["snapshot"] is None and answer["served_models"] == []
+    assert answer["snapshot_id"] == run["snapshot_id"] is not None, "every run records its workspace snapshot"
+    assert answer["snapshot"]["files"] >= 1 and answer["snapshot"]["missing"] is False
+    assert answer["served_models"] == []
 
 
 def test_a_cached_rerun_traces_its_artifacts_to_the_execution_that_made_them(small):
@@ -108,22 +111,16 @@ def test_a_model_served_from_a_run(wine):
     assert set(steps_by_name(answer)["evaluate"]["metrics"]) == set(run["metrics"])
 
 
-def test_snapshot_lineage_lists_the_runs_that_used_it(small, tmp_path):
-    """The runner integration (another part) records runs.snapshot_id; here a copy of the store gets one by hand."""
-    store, first, again, _ = small
-    copy = tmp_path / "store"
-    shutil.copytree(store.folder, copy)
-    other = Store(str(copy))
-    with other._conn() as c:
-        c.execute(
-            "INSERT INTO snapshots (snapshot_id, notebook, root, created, files, bytes, new_bytes) VALUES (?,?,?,?,?,?,?)",
-            ("snap-1", first["notebook"], str(tmp_path), 1.0, 3, 120, 120),
-        )
-        c.execute("UPDATE runs SET snapshot_id = 'snap-1' WHERE run_id IN (?, ?)", (first["run_id"], again["run_id"]))
-    answer = lineage.lineage(other, "snap-1")
-    assert answer["kind"] == "snapshot" and [r["run_id"] for r in answer["runs"]] == [first["run_id"], again["run_id"]]
-    run = lineage.run_lineage(other, first["run_id"])
-    assert run["snapshot_id"] == "snap-1" and run["snapshot"]["files"] == 3 and run["snapshot"]["missing"] is False
+def test_snapshot_lineage_lists_the_runs_that_used_it(small):
+    """Each run records the snapshot of its workspace taken before its first step; the snapshot answers with its run."""
+    store, first, again, nb = small
+    assert first["snapshot_id"] and again["snapshot_id"] and first["snapshot_id"] != again["snapshot_id"]
+    answer = lineage.lineage(store, first["snapshot_id"])
+    assert answer["kind"] == "snapshot" and [r["run_id"] for r in answer["runs"]] == [first["run_id"]]
+    run = lineage.run_lineage(store, again["run_id"])
+    assert run["snapshot_id"] == again["snapshot_id"] and run["snapshot"]["missing"] is False
+    assert run["snapshot"]["new_bytes"] == 0, "the unchanged workspace of the re-run stores nothing new"
+    assert run["snapshot"]["root"] == os.path.dirname(str(nb))
 
 
 def run_cli(capsys, *argv):

@@ -68,7 +68,8 @@ def test_a_run_with_cache_reuse_and_a_failure_loads_into_mlmd(small, mlmd, capsy
     for name, step in answer.items():
         e = ex[f"{rid}/{name}"]
         assert e["type"] == "kale_ext.Step" and e["properties"]["code_hash"] == step["code_hash"]
-        assert [k for k, _ in e["inputs"]] == sorted(i["name"] for i in step["inputs"])
+        assert [k for k, _ in e["inputs"] if k != "workspace"] == sorted(i["name"] for i in step["inputs"])
+        assert ("workspace", f"snapshot/{again['snapshot_id']}") in [tuple(i) for i in e["inputs"]]
         assert [k for k, _ in e["outputs"]] == sorted(
             [o["name"] for o in step["outputs"]] + (["metrics"] if step["metrics"] else [])
         )
@@ -101,22 +102,11 @@ def test_the_wine_run_with_its_served_model_loads_into_mlmd(wine, mlmd, capsys, 
 
 
 def test_the_workspace_snapshot_is_an_input_of_every_step(small, mlmd, capsys, tmp_path):
-    """The runner integration (another part) records runs.snapshot_id; here a copy of the store gets one by hand."""
-    import shutil
-
-    from kale_ext.store import Store
-
+    """The run's workspace snapshot (taken by the runner before the first step) is an input of each execution."""
     store, run, _, _ = small
-    copy = tmp_path / "store"
-    shutil.copytree(store.folder, copy)
-    other = Store(str(copy))
-    with other._conn() as c:
-        c.execute(
-            "INSERT INTO snapshots (snapshot_id, notebook, root, created, files, bytes, new_bytes) VALUES (?,?,?,?,?,?,?)",
-            ("snap-7", run["notebook"], str(tmp_path), 1.0, 2, 64, 64),
-        )
-        c.execute("UPDATE runs SET snapshot_id = 'snap-7' WHERE run_id = ?", (run["run_id"],))
-    got = load_into_mlmd(mlmd, export(capsys, other, run["run_id"], tmp_path), tmp_path)
-    assert got["artifacts"]["snapshot/snap-7"]["type"] == "kale_ext.WorkspaceSnapshot"
+    snap = run["snapshot_id"]
+    assert snap
+    got = load_into_mlmd(mlmd, export(capsys, store, run["run_id"], tmp_path), tmp_path)
+    assert got["artifacts"][f"snapshot/{snap}"]["type"] == "kale_ext.WorkspaceSnapshot"
     for name, execution in got["executions"].items():
-        assert ("workspace", "snapshot/snap-7") in [tuple(i) for i in execution["inputs"]], name
+        assert ("workspace", f"snapshot/{snap}") in [tuple(i) for i in execution["inputs"]], name
