@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 
 from kale_ext import cli, lineage
 from kale_ext.lineage.graph import code_hash, step_specs
-from kale_ext.store import Store
 
 
 def steps_by_name(answer):
