@@ -17,6 +17,7 @@ from typing import Any
 
 from ..pipeline.model import Pipeline
 from ..runners.params import ParameterError, coerce
+from .algorithms import LOCAL_ALGORITHMS, validate_settings
 from .space import (
     DISCRETE,
     DOUBLE,
@@ -28,10 +29,6 @@ from .space import (
     ExperimentSpec,
     Parameter,
 )
-
-# The algorithms the local engine runs (tuning.algorithms.LOCAL_ALGORITHMS; repeated so that reading a notebook does
-# not import the optimizers).
-LOCAL_ALGORITHMS = ("random", "grid", "bayesianoptimization", "tpe")
 
 
 def validate(spec: ExperimentSpec, pipeline: Pipeline | None, *, backend: str = "local") -> list[str]:
@@ -229,10 +226,6 @@ def _automl(spec: ExperimentSpec, pipeline: Pipeline | None) -> list[str]:
 
 def _settings(spec: ExperimentSpec) -> list[str]:
     if spec.algorithm.name not in LOCAL_ALGORITHMS:
-        return []
-    try:
-        from .algorithms import validate_settings
-    except ImportError:  # the algorithms module (and its optimizers) is absent: nothing to check the settings with
         return []
     params = list(spec.parameters)
     if spec.automl is not None:

@@ -154,7 +154,11 @@ def test_katib_shape_rules():
 
 def test_parameter_type_must_fit_the_pipeline_default():
     katib = copy.deepcopy(KATIB)
-    katib["parameters"][1] = {"name": "y", "parameterType": "double", "feasibleSpace": {"min": "1", "max": "4"}}
+    katib["parameters"][1] = {
+        "name": "y",
+        "parameterType": "double",
+        "feasibleSpace": {"min": "1", "max": "4", "step": "1"},
+    }
     [problem] = problems_of(katib)
     assert "'y' is a int (default 2)" in problem
 
