@@ -26,6 +26,7 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ..pipeline.model import Pipeline
@@ -53,7 +54,7 @@ class ExperimentDriver(threading.Thread):
         *,
         automl: bool,
         listener: Listener | None,
-        trials: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        trials: Sequence[dict[str, Any]] = (),
     ) -> None:
         super().__init__(name=f"kale-experiment-{experiment_id}", daemon=True)
         self.runner, self.store, self.experiment_id = runner, store, experiment_id
@@ -210,11 +211,11 @@ class ExperimentDriver(threading.Thread):
 
     def best_family(self) -> str | None:
         scores = self.family_scores()
-        best = None
+        best: tuple[str, float] | None = None
         for family, value in scores.items():
-            if value is not None and (best is None or self.spec.objective.better(value, scores[best])):
-                best = family
-        return best
+            if value is not None and (best is None or self.spec.objective.better(value, best[1])):
+                best = (family, value)
+        return None if best is None else best[0]
 
     def family_scores(self) -> dict[str, float | None]:
         assert self.spec.automl is not None
@@ -252,11 +253,12 @@ class ExperimentDriver(threading.Thread):
         run = self.store.get_run(event["run_id"])
         metrics = {k: v for k, v in run["metrics"].items() if isinstance(v, int | float) and not isinstance(v, bool)}
         value = metrics.get(self.spec.objective.metric)
-        ok = run["status"] == "succeeded" and value is not None and math.isfinite(value)
+        objective = None if value is None or not math.isfinite(value) else float(value)
+        ok = run["status"] == "succeeded" and objective is not None
         status = "succeeded" if ok else "cancelled" if run["status"] == "cancelled" else "failed"
         wanted = (self.spec.objective.metric, *self.spec.objective.additional)
         kept = {k: float(metrics[k]) for k in wanted if k in metrics}
-        self.finish_trial({**trial, "status": status, "objective": float(value) if ok else None, "metrics": kept})
+        self.finish_trial({**trial, "status": status, "objective": objective if ok else None, "metrics": kept})
 
     def finish_trial(self, trial: dict[str, Any], error: str | None = None) -> None:
         number = trial["trial"]

@@ -47,8 +47,9 @@ def _refuse(problems: list[str], what: str) -> None:
 def read_experiment(notebook: dict[str, Any], pipeline: Pipeline, *, backend: str = "local") -> ExperimentSpec:
     """The notebook's experiment, validated against its pipeline (TuningError with every problem)."""
     meta = notebook.get("metadata") or {}
-    kale = meta.get("kubeflow_notebook") if isinstance(meta.get("kubeflow_notebook"), dict) else {}
-    own = meta.get("kale_ext") if isinstance(meta.get("kale_ext"), dict) else {}
+    kale, own = meta.get("kubeflow_notebook"), meta.get("kale_ext")
+    kale = kale if isinstance(kale, dict) else {}
+    own = own if isinstance(own, dict) else {}
     katib = kale.get("katib_metadata")
     if not katib:
         raise TuningError(
