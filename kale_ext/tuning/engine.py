@@ -114,6 +114,8 @@ class ExperimentDriver(threading.Thread):
                     self.cancel_running(f"the experiment stopped: {verdict[1]}")
                 return verdict
             self.fill()
+            if self.cancel_reason is not None:
+                continue  # cancelled while starting trials (the runner shut down): the top of the loop ends it
             if not self.running:
                 verdict = self.verdict()
                 return verdict or ("succeeded", "search space exhausted")
@@ -144,7 +146,7 @@ class ExperimentDriver(threading.Thread):
             free = self.spec.parallel_trial_count - len(self.running)
             budget = self.spec.max_trial_count - len(self.trials) - len(self.running)
             count = min(free, budget)
-            if count <= 0 or self.exhausted:
+            if count <= 0 or self.exhausted or self.cancel_reason is not None:
                 return
             points = self.next_points(count)
             if points is None:  # AutoML: wait for the families' trials before tuning the best one
@@ -237,7 +239,11 @@ class ExperimentDriver(threading.Thread):
                 self.pipeline, self.notebook, RunOptions(parameters=values), listener=self._on_run
             )
         except Exception as exc:  # e.g. a value the pipeline parameter refuses: the trial fails, the experiment goes on
-            self.finish_trial({**trial, "status": "failed", "objective": None, "metrics": {}}, str(exc))
+            closed = getattr(exc, "code", None) == "run.closed"  # the runner shut down: no trial can run any more
+            status = "cancelled" if closed else "failed"
+            self.finish_trial({**trial, "status": status, "objective": None, "metrics": {}}, str(exc))
+            if closed:
+                self.request_cancel("the local runner shut down")
             return
         trial["run_id"] = run_id
         self.pending[number] = trial

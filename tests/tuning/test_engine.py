@@ -27,8 +27,8 @@ def tuner(tmp_path):
     runner.close()
 
 
-def experiment(tmp_path, katib=None, automl=None, load_s=0.0, **overrides):
-    nb = objective_notebook(katib=katib, automl=automl, load_s=load_s)
+def experiment(tmp_path, katib=None, automl=None, load_s=0.0, train_s=0.0, **overrides):
+    nb = objective_notebook(katib=katib, automl=automl, load_s=load_s, train_s=train_s)
     path = tmp_path / "objective.ipynb"
     path.write_text(json.dumps(nb))
     pipeline = analyze(nb)
@@ -174,3 +174,18 @@ def test_experiments_are_listed_per_notebook(tuner, tmp_path):
     listed = tuner.list(str(tmp_path / "objective.ipynb"))
     assert [e["experiment_id"] for e in listed] == [exp["experiment_id"]]
     assert tuner.get(exp["experiment_id"])["trials"] == exp["trials"]
+
+
+def test_a_runner_shut_down_under_the_experiment_cancels_it(tuner, tmp_path):
+    # The server stops its runner: the running trial is cancelled and no new trial can start; that is no failure.
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=6, parallelTrialCount=1), train_s=0.3)
+    events: list[dict] = []
+    eid = tuner.start(path, spec, pipeline=pipeline, listener=events.append)
+    deadline = time.time() + 60
+    while not any(e["event"] == "trial" and e["status"] == "succeeded" for e in events):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    tuner.runner.close()
+    exp = tuner.wait(eid, timeout=60)
+    assert exp["status"] == "cancelled" and exp["reason"] == "cancelled"
+    assert "failed" not in {t["status"] for t in exp["trials"]}
