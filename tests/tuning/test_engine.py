@@ -87,6 +87,7 @@ def test_random_with_a_seed_reproduces(tuner, tmp_path):
     xs = [[t["parameters"]["x"] for t in e["trials"]] for e in (first, second, other)]
     assert xs[0] == xs[1] and xs[0] != xs[2]
     assert all(0.1 <= x <= 0.5 for x in xs[0]) and first["reason"] == "maxTrialCount reached"
+    assert abs(first["best"]["parameters"]["x"] - 0.3) < 0.1  # the best region (score -10 (x - 0.3)^2) is found
     assert first["spec"]["seed"] == 11
 
 

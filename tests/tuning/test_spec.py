@@ -212,3 +212,12 @@ def test_automl_block_and_its_rules():
     assert any("automl.families.a: the family parameter 'mode' cannot be tuned inside it" in p for p in problems)
     assert any("automl.families.c[0] (y)" in p and "greater" in p for p in problems)
     assert validate(spec, analyze(nb)) == []
+
+
+def test_bayesianoptimization_with_a_double_min_at_or_below_zero_is_named():
+    # Katib's skopt service maps every double to Real(min, max, "log-uniform"): min <= 0 fails its suggestion.
+    katib = copy.deepcopy(KATIB)
+    katib["algorithm"] = {"algorithmName": "bayesianoptimization"}
+    katib["parameters"][0]["feasibleSpace"] = {"min": "0", "max": "0.5"}
+    problems = problems_of(katib)
+    assert len(problems) == 1 and "x" in problems[0] and "min" in problems[0], problems
