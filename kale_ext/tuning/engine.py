@@ -146,8 +146,8 @@ class ExperimentDriver(threading.Thread):
             free = self.spec.parallel_trial_count - len(self.running)
             budget = self.spec.max_trial_count - len(self.trials) - len(self.running)
             count = min(free, budget)
-            if count <= 0 or self.exhausted or self.cancel_reason is not None:
-                return
+            if count <= 0 or self.exhausted or self.cancel_reason is not None or self.verdict() is not None:
+                return  # (a trial that fails as it starts may end the experiment: the verdict is asked each time)
             points = self.next_points(count)
             if points is None:  # AutoML: wait for the families' trials before tuning the best one
                 return
