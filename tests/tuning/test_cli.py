@@ -188,3 +188,53 @@ def test_sigkill_leaves_it_interrupted_and_resume_continues(tmp_path):
     points = [(t["parameters"]["x"], t["parameters"]["y"]) for t in finished]
     assert len(set(points)) == 6  # the fresh grid suggester was told the finished trials
     assert result["best"]["objective"] == max(t["objective"] for t in finished)
+
+
+def test_another_process_cancels_a_cli_experiment(tmp_path):
+    # The Jupyter server's Tuner cancelling an experiment that `kale-ext tune` drives: the recorded SIGTERM, verified.
+    from kale_ext.runners.local import LocalRunner
+    from kale_ext.store import Store
+    from kale_ext.tuning.experiment import Tuner
+
+    nb = write(tmp_path, train_s=0.5)
+    proc = start_tune(tmp_path, nb, "--max-trials", "10", "--parallel", "1", "--json")
+    exp = wait_for_trials(tmp_path, 1)
+    store = Store(str(tmp_path / "store"))
+    assert store.experiment_row(exp["experiment_id"])["driver_signal"] == "SIGTERM"
+    runner = LocalRunner(store)
+    tuner = Tuner(runner)
+    try:
+        tuner.store_for(nb)
+        cancelled = tuner.cancel(exp["experiment_id"])
+        assert cancelled["status"] == "cancelled"
+        stdout, stderr = proc.communicate(timeout=60)
+        assert "SIGTERM received" in stderr and json.loads(stdout)["status"] == "cancelled"
+    finally:
+        tuner.close()
+        runner.close()
+
+
+def test_an_experiment_without_a_cancel_signal_is_not_cancelled_from_outside(tmp_path):
+    from kale_ext.analysis import analyze
+    from kale_ext.runners.local import LocalRunner
+    from kale_ext.store import Store
+    from kale_ext.tuning.experiment import ExperimentConflictError, Tuner
+    from kale_ext.tuning.spec import read_experiment
+
+    nb = write(tmp_path, train_s=0.3)
+    notebook = objective_notebook(train_s=0.3)
+    spec = read_experiment(notebook, analyze(notebook))
+    store = Store(str(tmp_path / "store"))
+    runner = LocalRunner(store)  # no cancel_signal: nothing recorded that others could send
+    driving, other = Tuner(runner), Tuner(runner)
+    try:
+        eid = driving.start(nb, spec)
+        other.store_for(nb)
+        with pytest.raises(ExperimentConflictError) as info:
+            other.cancel(eid)
+        assert info.value.status == 409 and "cannot be cancelled from here" in info.value.message
+        assert driving.cancel(eid)["status"] == "cancelled"
+        assert other.cancel(eid)["status"] == "cancelled"  # a finished experiment: answered as it is
+    finally:
+        driving.close()
+        runner.close()
