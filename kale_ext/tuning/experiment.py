@@ -27,7 +27,7 @@ from ..runners.local.runner import LocalRunner
 from ..store import Store
 from .engine import ExperimentDriver
 from .space import ExperimentSpec
-from .spec import TuningError, spec_from_json, spec_to_json
+from .spec import TuningError, spec_from_json, spec_to_json, validate
 
 RESUMABLE = ("interrupted", "cancelled")
 
@@ -160,6 +160,12 @@ class Tuner:
             )
         spec = spec_from_json(json.loads(row["spec"]))
         pipeline = load_pipeline(row["notebook"])[1]
+        problems = validate(spec, pipeline)  # the notebook may have changed since: its parameters, its metrics
+        if problems:
+            raise TuningError(
+                f"Experiment {experiment_id} no longer fits its notebook: " + " ".join(problems),
+                details={"problems": problems},
+            )
         pid = os.getpid()
         store.update_experiment(
             experiment_id,

@@ -14,7 +14,7 @@ from kale_ext.analysis import analyze
 from kale_ext.runners.local import LocalRunner
 from kale_ext.store import Store
 from kale_ext.tuning.experiment import Tuner
-from kale_ext.tuning.spec import read_experiment, with_overrides
+from kale_ext.tuning.spec import TuningError, read_experiment, with_overrides
 from tests.tuning.objective import AUTOML, KATIB, loads, objective_notebook
 
 
@@ -190,3 +190,18 @@ def test_a_runner_shut_down_under_the_experiment_cancels_it(tuner, tmp_path):
     exp = tuner.wait(eid, timeout=60)
     assert exp["status"] == "cancelled" and exp["reason"] == "cancelled"
     assert "failed" not in {t["status"] for t in exp["trials"]}
+
+
+def test_resume_refuses_an_experiment_its_notebook_no_longer_fits(tuner, tmp_path):
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=4, parallelTrialCount=1))
+    eid = tuner.start(path, spec, pipeline=pipeline)
+    assert tuner.cancel(eid)["status"] == "cancelled"
+    nb = json.loads(open(path).read())
+    for cell in nb["cells"]:
+        if "pipeline-parameters" in cell["metadata"].get("tags", []):
+            cell["source"] = ["y = 2\n", 'mode = "a"\n', "load_s = 0.0\n", "train_s = 0.0\n"]  # x removed
+    open(path, "w").write(json.dumps(nb))
+    with pytest.raises(TuningError) as info:
+        tuner.resume(eid)
+    assert info.value.code == "tune.invalid" and "'x' is not a pipeline parameter" in info.value.message
+    assert tuner.get(eid)["status"] == "cancelled"
