@@ -4,7 +4,8 @@
 Reads the notebook's experiment (Kale's katib_metadata; the flags override its values), validates it (every problem on
 one line, exit 2) and runs it locally: trials are pipeline runs of the local runner, parallelTrialCount at a time, with
 live progress on stderr (trial, parameters, objective, best so far). SIGTERM or Ctrl+C cancels it cleanly (the
-running trials' runs are cancelled); a SIGKILL leaves it "interrupted", and ``--resume EXPERIMENT_ID`` continues it.
+running trials' runs are cancelled); a SIGKILL leaves it "interrupted", and ``--resume EXPERIMENT_ID`` continues it
+(``--max-trials``/``--parallel`` may change its counts; a larger --max-trials continues one that reached its budget).
 With --json, stdout gets the experiment dict at the end ({"experiment_id", "status", "best", "trials", ...}). Exit 0
 when at least one trial succeeded, 1 otherwise, 2 for unusable input. ``--backend katib`` builds a Katib Experiment
 instead (kale_ext.tuning.katib_submit.submit).
@@ -34,7 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the algorithm: the experiment reproduces")
     p.add_argument("--automl", action="store_true", help="run every model family once, then tune the best one")
     p.add_argument("--json", action="store_true", help="print the experiment as one JSON object at the end")
-    p.add_argument("--resume", metavar="EXPERIMENT_ID", help="continue an interrupted or cancelled experiment")
+    p.add_argument(
+        "--resume",
+        metavar="EXPERIMENT_ID",
+        help="continue an interrupted or cancelled experiment (with a larger --max-trials, also a finished one)",
+    )
     k = p.add_argument_group("Katib (--backend katib)")
     k.add_argument("--backend", choices=("local", "katib"), default="local", help="where the trials run")
     k.add_argument("--emit", metavar="FILE", help="write the Katib Experiment manifest to FILE instead of creating it")
@@ -76,13 +81,12 @@ def execute(args: argparse.Namespace) -> int:
     if args.backend == "local" and katib_only:
         raise KaleError(f"{', '.join(katib_only)} apply to --backend katib only.")
     if args.resume:
-        given = [
-            f"--{n.replace('_', '-')}" for n in ("max_trials", "parallel", "algorithm", "seed") if getattr(args, n)
-        ]
+        given = [f"--{n}" for n in ("algorithm", "seed") if getattr(args, n) is not None]
         if given or args.automl or args.backend != "local":
             raise KaleError(
-                f"--resume continues the experiment as it was recorded; {', '.join(given) or '--automl/--backend'} "
-                "cannot change it. Fix: leave them out, or start a new experiment."
+                "--resume continues the experiment as it was recorded (only --max-trials and --parallel may change); "
+                f"{', '.join(given) or '--automl/--backend'} cannot change it. Fix: leave them out, or start a new "
+                "experiment."
             )
     from ..tuning.experiment import load_pipeline
     from ..tuning.spec import read_experiment, with_overrides
@@ -153,7 +157,9 @@ def _local(args: argparse.Namespace, pipeline, spec) -> int:
         if args.resume:
             tuner.store_for(args.notebook)
             metric = tuner.get(args.resume)["spec"]["objective"]["objectiveMetricName"]
-            eid = tuner.resume(args.resume, listener=TrialProgress(metric))
+            eid = tuner.resume(
+                args.resume, listener=TrialProgress(metric), max_trials=args.max_trials, parallel=args.parallel
+            )
         else:
             eid = tuner.start(
                 args.notebook,

@@ -21,7 +21,7 @@ from ..runners.local.identity import driver_alive, process_token
 from .connection import Connection
 
 EXPERIMENT_COLUMNS = frozenset(
-    {"status", "finished", "error", "result", "external_id", "driver_pid", "driver_token", "driver_signal"}
+    {"status", "finished", "error", "result", "spec", "external_id", "driver_pid", "driver_token", "driver_signal"}
 )
 TRIAL_COLUMNS = frozenset({"run_id", "status", "objective", "metrics", "finished"})
 EXPERIMENT_FINAL = ("succeeded", "failed", "cancelled", "interrupted")

@@ -27,7 +27,7 @@ from ..runners.local.runner import LocalRunner
 from ..store import Store
 from .engine import ExperimentDriver
 from .space import ExperimentSpec
-from .spec import TuningError, spec_from_json, spec_to_json, validate
+from .spec import TuningError, spec_from_json, spec_to_json, validate, with_overrides
 
 RESUMABLE = ("interrupted", "cancelled")
 
@@ -147,36 +147,59 @@ class Tuner:
             self._drivers[experiment_id] = driver
         driver.start()
 
-    def resume(self, experiment_id: str, *, listener: Listener | None = None) -> str:
+    def resume(
+        self,
+        experiment_id: str,
+        *,
+        listener: Listener | None = None,
+        max_trials: int | None = None,
+        parallel: int | None = None,
+    ) -> str:
         """Continue an interrupted or cancelled experiment under the same id: its finished trials are told to a fresh
-        suggester, and trials run until its budget or a stop rule ends it (the notebook is analyzed again)."""
+        suggester, and trials run until its budget or a stop rule ends it (the notebook is analyzed again).
+        ``max_trials`` (more than the trials finished) and ``parallel`` change its counts; like Katib's restart, a
+        larger ``max_trials`` also continues an experiment that succeeded by reaching maxTrialCount."""
         store = self._store_of(experiment_id)
         row = store.experiment_row(experiment_id)
-        if row["status"] not in RESUMABLE:
+        trials = store.trial_rows(experiment_id)
+        finished = sum(t["status"] in ("succeeded", "failed") for t in trials)
+        if max_trials is not None and max_trials <= finished:
             raise TuningError(
-                f"Experiment {experiment_id} is {row['status']}; only interrupted or cancelled experiments resume.",
+                f"maxTrialCount {max_trials} must be greater than the {finished} trials experiment {experiment_id} "
+                "has finished.",
+                details={"problems": [f"maxTrialCount must be greater than {finished}."]},
+            )
+        reason = json.loads(row["result"] or "{}").get("reason")
+        extended = max_trials is not None and row["status"] == "succeeded" and reason == "maxTrialCount reached"
+        if row["status"] not in RESUMABLE and not extended:
+            raise TuningError(
+                f"Experiment {experiment_id} is {row['status']}"
+                + (f" ({reason})" if reason else "")
+                + "; only interrupted or cancelled experiments resume, and one that reached maxTrialCount with a "
+                "larger maxTrialCount (--max-trials).",
                 code="tune.not_resumable",
                 details={"status": row["status"]},
             )
-        spec = spec_from_json(json.loads(row["spec"]))
         pipeline = load_pipeline(row["notebook"])[1]
+        spec = spec_from_json(json.loads(row["spec"]))
         problems = validate(spec, pipeline)  # the notebook may have changed since: its parameters, its metrics
         if problems:
             raise TuningError(
                 f"Experiment {experiment_id} no longer fits its notebook: " + " ".join(problems),
                 details={"problems": problems},
             )
+        spec = with_overrides(spec, max_trials=max_trials, parallel=parallel, pipeline=pipeline)
         pid = os.getpid()
         store.update_experiment(
             experiment_id,
             status="running",
             finished=None,
             error=None,
+            spec=spec_to_json(spec),
             driver_pid=pid,
             driver_token=process_token(pid),
             driver_signal=self.driver_signal,
         )
-        trials = store.trial_rows(experiment_id)
         self._drive(store, experiment_id, row["notebook"], pipeline, spec, spec.automl is not None, listener, trials)
         return experiment_id
 

@@ -99,6 +99,7 @@ def test_exit_1_when_no_trial_succeeded(tmp_path):
         (["--algorithm", "annealing"], "'annealing' is not a Katib algorithm"),
         (["--emit", "x.yaml"], "--emit apply to --backend katib only"),
         (["--resume", "exp-1", "--seed", "3"], "--resume continues the experiment as it was recorded"),
+        (["--resume", "exp-1", "--algorithm", "tpe"], "--algorithm cannot change it"),
         (["--resume", "exp-none"], "No experiment 'exp-none'"),
         (["--automl"], "--automl needs the notebook's model families"),
     ],

@@ -205,3 +205,23 @@ def test_resume_refuses_an_experiment_its_notebook_no_longer_fits(tuner, tmp_pat
         tuner.resume(eid)
     assert info.value.code == "tune.invalid" and "'x' is not a pipeline parameter" in info.value.message
     assert tuner.get(eid)["status"] == "cancelled"
+
+
+def test_a_larger_budget_continues_a_finished_experiment(tuner, tmp_path):
+    # Katib's restart: an experiment that succeeded by reaching maxTrialCount continues with a larger one.
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=3, parallelTrialCount=1))
+    eid = tuner.start(path, spec, pipeline=pipeline)
+    first = tuner.wait(eid, timeout=120)
+    assert first["status"] == "succeeded" and first["reason"] == "maxTrialCount reached"
+    with pytest.raises(TuningError) as info:
+        tuner.resume(eid)  # no larger budget: nothing to continue
+    assert info.value.code == "tune.not_resumable"
+    with pytest.raises(TuningError) as info:
+        tuner.resume(eid, max_trials=3)
+    assert "must be greater than the 3 trials" in info.value.message
+    assert tuner.resume(eid, max_trials=6, parallel=2) == eid
+    done = tuner.wait(eid, timeout=120)
+    assert done["status"] == "succeeded" and len(done["trials"]) == 6
+    assert done["spec"]["maxTrialCount"] == 6 and done["spec"]["parallelTrialCount"] == 2
+    assert [t["parameters"] for t in done["trials"][:3]] == [t["parameters"] for t in first["trials"]]
+    assert len({(t["parameters"]["x"], t["parameters"]["y"]) for t in done["trials"]}) == 6
