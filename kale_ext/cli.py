@@ -15,7 +15,19 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import KaleError
 
-COMMANDS = ("analyze", "run", "runs", "compile", "serve", "lineage", "snapshots", "gc", "store")
+COMMANDS = (
+    "analyze",
+    "run",
+    "runs",
+    "compile",
+    "serve",
+    "tune",
+    "experiments",
+    "lineage",
+    "snapshots",
+    "gc",
+    "store",
+)
 EXIT_USAGE = 2
 
 

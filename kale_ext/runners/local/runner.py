@@ -28,6 +28,7 @@ from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
 from ..workspace import ENV_SNAPSHOTS, Workspace, snapshots_default, take_snapshot, workspace_of
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
+from .inflight import InFlight
 from .launchers import ENV_NO_FORK, fork_available
 from .slots import Slots
 
@@ -130,6 +131,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             self.launcher = "subprocess"
         self.store = store
         self.slots = Slots(self.max_processes)
+        self.inflight = InFlight()  # one execution at a time per cache key across this runner's runs
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
         if store is not None:
             store.recover_interrupted(self.name)  # this runner owns the store's local runs: it decides what died
@@ -268,6 +270,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             take_snapshot=None if workspace is None else (lambda: take_snapshot(store, workspace)),
             slots=self.slots,
             on_finished=self._forget,
+            inflight=self.inflight,
         )
         with self._lock:
             if self._closed:
