@@ -128,14 +128,20 @@ class ExperimentDriver(threading.Thread):
         if any(t["status"] == "succeeded" and objective.reached(t["objective"]) for t in finished):
             return "succeeded", "goal reached"
         failed = sum(t["status"] == "failed" for t in finished)
-        if failed and failed >= self.spec.max_failed_trial_count:
+        # The rule (and Katib's documentation): failed when MORE than maxFailedTrialCount trials failed, so
+        # maxFailedTrialCount is the number of failures tolerated. (Katib's controller code compares with ">=".)
+        if failed > self.spec.max_failed_trial_count:
             return "failed", "too many failed trials"
         if len(finished) >= self.spec.max_trial_count:
+            if not any(t["status"] == "succeeded" for t in finished):
+                return "failed", "no trial succeeded"
             return "succeeded", "maxTrialCount reached"
         if self.automl and self.family is None and self.families_done() and not self.running:
             if not any(t["status"] == "succeeded" for t in finished if t.get("stage") == "families"):
                 return "failed", "no model family succeeded"
         if self.exhausted and not self.running:
+            if not any(t["status"] == "succeeded" for t in finished):
+                return "failed", "no trial succeeded"
             return "succeeded", "search space exhausted"
         return None
 

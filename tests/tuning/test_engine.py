@@ -108,7 +108,8 @@ def discrete_x(values, **changes):
 
 
 def test_a_failed_trial_is_counted_and_the_experiment_goes_on(tuner, tmp_path):
-    exp = run(tuner, tmp_path, katib=discrete_x(["0.95", "0.2", "0.3"], maxTrialCount=3, maxFailedTrialCount=2))
+    # maxFailedTrialCount is the number of failures tolerated: one failure under maxFailedTrialCount 1 goes on.
+    exp = run(tuner, tmp_path, katib=discrete_x(["0.95", "0.2", "0.3"], maxTrialCount=3, maxFailedTrialCount=1))
     assert exp["status"] == "succeeded"
     statuses = {t["parameters"]["x"]: t["status"] for t in exp["trials"]}
     assert statuses == {0.95: "failed", 0.2: "succeeded", 0.3: "succeeded"}
@@ -117,12 +118,18 @@ def test_a_failed_trial_is_counted_and_the_experiment_goes_on(tuner, tmp_path):
     assert exp["best"]["parameters"] == {"x": 0.3}
 
 
-def test_the_experiment_fails_at_max_failed_trial_count(tuner, tmp_path):
-    # Katib's controller: failed when the failed trials reach maxFailedTrialCount (status_util.go, ">=").
-    exp = run(tuner, tmp_path, katib=discrete_x(["0.95", "0.96", "0.97"], maxTrialCount=3, maxFailedTrialCount=2))
+def test_the_experiment_fails_past_max_failed_trial_count(tuner, tmp_path):
+    # Failed when more than maxFailedTrialCount trials failed (the rule; maxFailedTrialCount is tolerated).
+    exp = run(tuner, tmp_path, katib=discrete_x(["0.95", "0.96", "0.97"], maxTrialCount=3, maxFailedTrialCount=1))
     assert exp["status"] == "failed" and exp["reason"] == "too many failed trials"
     assert [t["status"] for t in exp["trials"]] == ["failed", "failed"]  # the third was never started
     assert exp["best"] is None
+
+
+def test_an_experiment_whose_every_trial_failed_is_failed_even_within_the_tolerance(tuner, tmp_path):
+    exp = run(tuner, tmp_path, katib=discrete_x(["0.95", "0.96"], maxTrialCount=2, maxFailedTrialCount=2))
+    assert [t["status"] for t in exp["trials"]] == ["failed", "failed"]
+    assert exp["status"] == "failed" and exp["reason"] == "no trial succeeded" and exp["best"] is None
 
 
 def test_cancel_cancels_the_running_trials_and_resume_continues(tuner, tmp_path):
