@@ -9,8 +9,9 @@ Steps that read no tuned parameter have the same cache key in every trial, so th
 (single-flight, runners/local/inflight.py) and the other trials reuse them.
 
 Stop rules, in Katib's order (pkg/controller.v1beta1/experiment/util/status_util.go): the goal reached -> succeeded;
-failed trials >= maxFailedTrialCount (and at least one) -> failed; maxTrialCount trials finished -> succeeded; the
-suggester has nothing left (grid exhausted) and nothing runs -> succeeded. On goal or failure the trials still running
+more than maxFailedTrialCount failed trials -> failed (the issue's rule; Katib's controller compares with >=);
+maxTrialCount trials finished, or the suggester has nothing left (grid exhausted) and nothing runs -> succeeded (failed
+when no trial succeeded). On goal or failure the trials still running
 are cancelled (Katib leaves them running; here they would only hold cores). A cancel cancels the running trials'
 runs -> cancelled.
 
