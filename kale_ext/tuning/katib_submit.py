@@ -46,7 +46,14 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
     namespace = getattr(args, "namespace", None) or default_namespace()
     if not DNS_1123.fullmatch(namespace) or len(namespace) > 63:
         raise KatibError(f"namespace {namespace!r} is not a Kubernetes namespace name; pass a valid --namespace")
-    store = _store(notebook_path) if getattr(args, "automl", False) and spec.automl else None
+    full = spec
+    if getattr(args, "automl", False) and spec.automl is None:
+        raise KatibError(
+            '--automl needs the notebook\'s model families: metadata.kale_ext.automl = {"parameter": NAME, '
+            '"families": {FAMILY: [parameters]}}',
+            code="tune.no_automl",
+        )
+    store = _store(notebook_path) if getattr(args, "automl", False) else None
     spec, stage, fixed = plan_stage(spec, store, notebook_path) if store is not None else (spec, None, {})
     settings = pipeline.settings.get(SETTINGS_KEY) if isinstance(pipeline.settings.get(SETTINGS_KEY), dict) else {}
     image = getattr(args, "image", None) or settings.get("image") or _docker_image(pipeline)
@@ -69,11 +76,11 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
         path = write_manifests(manifests, emit)
         print(f"wrote the Katib Experiment {namespace}/{name} and its pipeline ConfigMap to {path}")
         return 0
-    uid = create(manifests, api_client=getattr(args, "api_client", None))
+    create(manifests, api_client=getattr(args, "api_client", None))
     store = store or _store(notebook_path)
-    record = spec_record(spec, stage, fixed)
+    record = spec_record(spec, full, stage, fixed)
     store.create_experiment(
-        experiment_id=f"katib-{uid[:12] if uid else secrets.token_hex(6)}",
+        experiment_id=f"katib-{secrets.token_hex(6)}",
         notebook=notebook_path,
         name=name,
         spec=record,
@@ -93,11 +100,15 @@ def experiment_name(pipeline_name: str, stage: str | None) -> str:
     return f"{base[: 40 - 6 - len(suffix)].rstrip('-')}{suffix}-{secrets.token_hex(2)}"
 
 
-def spec_record(spec: ExperimentSpec, stage: str | None, fixed: dict[str, str]) -> dict[str, Any]:
+def spec_record(stage_spec: ExperimentSpec, full: ExperimentSpec, stage: str | None, fixed: dict[str, str]):
+    """The stored spec: the Experiment's own (what runs on the cluster) and, for an AutoML stage, the notebook's
+    AutoML block with the stage and its constants (refresh types the trials' values with them)."""
+    from .spec import spec_to_json
+
     automl = None
-    if spec.automl is not None or stage:
-        automl = {"stage": stage, "fixed": fixed}
-    return {**spec.to_katib(), "automl": automl, "seed": spec.seed}
+    if stage is not None:
+        automl = {**(spec_to_json(full)["automl"] or {}), "stage": stage, "fixed": fixed}
+    return {**stage_spec.to_katib(), "automl": automl, "seed": stage_spec.seed}
 
 
 def plan_stage(spec: ExperimentSpec, store: Any, notebook: str) -> tuple[ExperimentSpec, str, dict[str, str]]:
@@ -121,7 +132,9 @@ def plan_stage(spec: ExperimentSpec, store: Any, notebook: str) -> tuple[Experim
         return first, "families", {}
     if best not in automl.families:
         raise KatibError(f"the first AutoML stage's best family {best!r} is not a family of this notebook's automl")
-    own = tuple(automl.families[best])
+    from .spec import stage_parameters
+
+    own = stage_parameters(spec, best)
     if not own:
         raise KatibError(f"family {best!r} has no hyperparameters to tune; its first-stage trial is the result")
     budget = max(1, spec.max_trial_count - len(families))
