@@ -139,11 +139,12 @@ def _typer(spec: dict[str, Any]) -> Any:
     def typed(assignments: list[dict[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = dict(fixed)
         for a in assignments:
-            p = params.get(a.get("name"))
+            name, raw = str(a.get("name")), a.get("value")
+            p = params.get(name)
             try:
-                out[a.get("name")] = p.value(a.get("value")) if p else a.get("value")
-            except (TypeError, ValueError):
-                out[a.get("name")] = a.get("value")
+                out[name] = p.value(raw) if p else raw
+            except (TypeError, ValueError):  # a value Katib wrote that its type cannot read: shown as written
+                out[name] = raw
         return out
 
     return typed

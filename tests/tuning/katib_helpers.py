@@ -32,9 +32,12 @@ def collect(text: str, metrics: list[str]) -> list[tuple[str, str]]:
     return found
 
 
-def small_notebook(path, automl: bool = False) -> str:
-    """load -> train -> evaluate; parameters RATE (float), ROUNDS (int), FAMILY (str); metrics score and loss."""
+def small_notebook(path, own: dict[str, Any] | None = None) -> str:
+    """load -> train -> evaluate; parameters RATE (float), ROUNDS (int), FAMILY (str); metrics score and loss.
+    ``own``: the notebook's kale_ext settings."""
     metadata: dict[str, Any] = {"kubeflow_notebook": {"pipeline_name": "small-tune"}}
+    if own is not None:
+        metadata["kale_ext"] = own
     return write_notebook(
         path,
         (["imports"], "import math\n"),

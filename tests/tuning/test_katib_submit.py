@@ -67,6 +67,32 @@ def test_emit_writes_the_configmap_and_the_experiment_as_yaml_and_records_nothin
     assert experiments(path) == []
 
 
+def test_the_notebooks_katib_settings_choose_image_kfp_host_experiment_and_service_account(tmp_path):
+    from kale_ext.analysis import analyze
+    from kale_ext.notebook import load_notebook, pipeline_name_for
+
+    settings = {
+        "image": "reg/trial:2",
+        "kfp_host": "http://kfp.example:80",
+        "kfp_experiment": "hpo",
+        "service_account": "runner",
+    }
+    path = small_notebook(tmp_path / "nb.ipynb", own={"katib": settings})
+    pipeline = analyze(load_notebook(path), name=pipeline_name_for(path))
+    out = tmp_path / "tune.yaml"
+    katib_submit.submit(args(emit=str(out), namespace="team-b"), path, small_spec(), pipeline)
+    _, exp = yaml.safe_load_all(out.read_text())
+    pod = exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert pod["containers"][0]["image"] == "reg/trial:2" and pod["serviceAccountName"] == "runner"
+    assert env["KF_PIPELINES_ENDPOINT"] == "http://kfp.example:80" and env["KALE_KFP_EXPERIMENT"] == "hpo"
+    katib_submit.submit(args(emit=str(out), namespace="team-b", image="reg/cli:3"), path, small_spec(), pipeline)
+    _, exp = yaml.safe_load_all(out.read_text())
+    assert (
+        exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]["image"] == "reg/cli:3"
+    )
+
+
 def test_emit_json_writes_one_v1_list(nb, tmp_path):
     path, pipeline = nb
     out = tmp_path / "tune.json"
