@@ -163,8 +163,12 @@ class ExperimentDriver(threading.Thread):
             started = {t["parameters"][name] for t in self.trials.values() if t.get("stage") == "families"}
             started |= {self.trials_running_family(run_id) for run_id in self.running}
             todo = [f for f in self.spec.automl.families if f not in started]
-            if todo:
-                return [("families", {name: f}) for f in todo[:count]]
+            if todo:  # the family's own hyperparameters at the notebook's defaults, named so the result shows them
+                defaults = self.pipeline.parameters
+                return [
+                    ("families", {name: f, **{p.name: defaults[p.name] for p in self.spec.automl.families[f]}})
+                    for f in todo[:count]
+                ]
             if self.running:
                 return None
             self.family = self.best_family()

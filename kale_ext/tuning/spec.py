@@ -231,6 +231,8 @@ def with_overrides(
         changes["max_trial_count"] = max_trials
         # Katib's rule maxFailedTrialCount <= maxTrialCount: a smaller budget lowers the failure budget with it.
         changes["max_failed_trial_count"] = min(spec.max_failed_trial_count, max_trials)
+        if parallel is None:  # a budget smaller than the notebook's parallelism runs its trials all at once
+            changes["parallel_trial_count"] = min(spec.parallel_trial_count, max_trials)
     if parallel is not None:
         changes["parallel_trial_count"] = parallel
     if algorithm is not None and algorithm != spec.algorithm.name:

@@ -158,7 +158,8 @@ def test_automl_runs_every_family_then_tunes_the_best(tuner, tmp_path):
     families = [t for t in exp["trials"] if t["stage"] == "families"]
     tuned = [t for t in exp["trials"] if t["stage"] == "tune"]
     assert sorted(t["parameters"]["mode"] for t in families) == ["a", "b"]
-    assert all(set(t["parameters"]) == {"mode"} for t in families)  # the notebook's defaults for the rest
+    by_family = {t["parameters"]["mode"]: t["parameters"] for t in families}  # the family's own at the defaults
+    assert by_family == {"a": {"mode": "a", "x": 0.2}, "b": {"mode": "b", "y": 2}}
     assert exp["automl"]["best_family"] == "b"
     assert exp["automl"]["families"] == {"a": pytest.approx(7.9), "b": pytest.approx(8.9)}
     assert len(tuned) == 4 and all(
