@@ -79,8 +79,9 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
     create(manifests, api_client=getattr(args, "api_client", None))
     store = store or _store(notebook_path)
     record = spec_record(spec, full, stage, fixed)
+    experiment_id = f"katib-{secrets.token_hex(6)}"
     store.create_experiment(
-        experiment_id=f"katib-{secrets.token_hex(6)}",
+        experiment_id=experiment_id,
         notebook=notebook_path,
         name=name,
         spec=record,
@@ -88,7 +89,9 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
         external_id=f"{namespace}/{name}",
     )
     what = f" (AutoML stage {stage})" if stage else ""
-    print(f"created Katib Experiment {namespace}/{name}{what}; follow it with: kale-ext experiments list")
+    print(
+        f"created Katib Experiment {namespace}/{name}{what}; follow it with: kale-ext experiments show {experiment_id}"
+    )
     return 0
 
 
