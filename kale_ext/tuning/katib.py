@@ -181,13 +181,13 @@ def trial_command(spec: ExperimentSpec, *, package_sha: str, requirements: list[
     """(command, args) of the trial container. With requirements: ``sh -c 'pip install ... && python -m ...'``
     (Katib keeps a leading ``sh -c`` and appends its redirect to the script, so only the trial's own output reaches
     the metrics file); without: the trial program directly."""
-    program = ["python", "-m", "kale_ext.tuning.katib_trial", "--package", f"{PACKAGE_DIR}/{PACKAGE_FILE}"]
+    program = ["python3", "-m", "kale_ext.tuning.katib_trial", "--package", f"{PACKAGE_DIR}/{PACKAGE_FILE}"]
     program += ["--sha256", package_sha, "--objective", spec.objective.metric]
     for metric in spec.objective.additional:
         program += ["--metric", metric]
     if not requirements:
         return program, []
-    install = ["python", "-m", "pip", "install", "--quiet", "--no-warn-script-location", "--disable-pip-version-check"]
+    install = ["python3", "-m", "pip", "install", "--quiet", "--no-warn-script-location", "--disable-pip-version-check"]
     script = " ".join(install + [_sh_quote(r) for r in requirements]) + " && " + " ".join(program)
     return ["sh", "-c"], [script]
 

@@ -75,9 +75,9 @@ def test_the_trial_container_runs_the_trial_program_with_shell_safe_arguments(ma
     assert c["name"] == manifest[1]["spec"]["trialTemplate"]["primaryContainerName"] == katib.TRIAL_CONTAINER
     assert c["command"] == ["sh", "-c"]
     install, program = c["args"][0].split(" && ")
-    assert install.startswith("python -m pip install") and "'kale-ext==" in install and "'kfp==" in install
+    assert install.startswith("python3 -m pip install") and "'kale-ext==" in install and "'kfp==" in install
     argv = program.split(" ")
-    assert argv[:3] == ["python", "-m", "kale_ext.tuning.katib_trial"]
+    assert argv[:3] == ["python3", "-m", "kale_ext.tuning.katib_trial"]
     assert argv[argv.index("--objective") + 1] == "score" and argv[argv.index("--metric") + 1] == "loss"
     assert c["image"] == katib.DEFAULT_TRIAL_IMAGE
     # Without requirements (the image holds everything) the program is the command itself.
@@ -88,7 +88,7 @@ def test_the_trial_container_runs_the_trial_program_with_shell_safe_arguments(ma
         pipeline_package=manifest[0]["data"]["pipeline.yaml"],
         requirements=[],
     )
-    assert container(bare)["command"][:3] == ["python", "-m", "kale_ext.tuning.katib_trial"]
+    assert container(bare)["command"][:3] == ["python3", "-m", "kale_ext.tuning.katib_trial"]
     assert validate_experiment(bare) == [] and job_schema_problems(bare) == []
 
 

@@ -141,3 +141,57 @@ def test_the_step_entry_writes_the_metrics_file_the_trial_downloads(tmp_path):
     m = Metrics()
     log_metrics(m, {"score": 0.75, "ok": True, "label": "rf"})
     assert json.loads((tmp_path / "out" / "metrics").read_text()) == {"ok": 1, "score": 0.75}
+
+
+def katib_pod_command(container: dict, metrics_dir: str) -> list[str]:
+    """The primary container's command after Katib's pod webhook (pkg/webhook/v1beta1/pod/utils.go,
+    wrapWorkerContainer) for the StdOut collector: a leading ``sh -c`` is kept, the rest is joined with spaces, unquoted,
+    after the redirect into the metrics file and the completion mark."""
+    argv = [*container["command"], *container.get("args", [])]
+    command = ["sh", "-c"]
+    if argv[:2] in (["sh", "-c"], ["bash", "-c"]):
+        command, argv = argv[:2], argv[2:]
+    argv += [f"1>{metrics_dir}/metrics.log 2>&1", "&&", f"echo completed > {metrics_dir}/$$$$.pid"]
+    return [*command, " ".join(argv)]
+
+
+@pytest.mark.parametrize("requirements", [[], "installed-kfp"], ids=["bare", "sh-c-with-pip"])
+def test_the_trial_container_as_katib_rewrites_and_runs_it(package, kfp_fake, tmp_path, requirements):
+    """The Experiment's own trial container: trialParameters substituted into the template's JSON as Katib does, the
+    command rewritten by Katib's pod webhook, run by sh; its metrics file read with the collector's filter."""
+    import importlib.metadata as md
+    import os
+    import subprocess
+    import sys
+
+    from .katib_helpers import small_spec
+
+    path, sha, text = package
+    if requirements == "installed-kfp":  # already satisfied here: pip installs nothing
+        requirements = [f"kfp=={md.version('kfp')}"]
+    _, exp = katib.build_manifests(
+        small_spec(), name="small-tune", namespace="team-a", pipeline_package=text, requirements=requirements
+    )
+    template = json.dumps(exp["spec"]["trialTemplate"]["trialSpec"])
+    for name, value in {"kaleTrialName": "small-tune-x1", "RATE": "0.25", "ROUNDS": "4"}.items():
+        template = template.replace(f"${{trialParameters.{name}}}", value)
+    job = json.loads(template.replace(katib.PACKAGE_DIR, os.path.dirname(path)))
+    c = job["spec"]["template"]["spec"]["containers"][0]
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    env = {e["name"]: e["value"] for e in c["env"] if "value" in e}
+    env.update({katib.ENV_NAMESPACE: "team-a", "KF_PIPELINES_ENDPOINT": kfp_fake.url})
+    env.update({"KF_PIPELINES_SA_TOKEN_PATH": str(token), "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin"})
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
+    argv = katib_pod_command(c, str(tmp_path))
+    # The fake's run moves one state per poll: poll it faster than the program's default 5 s (the program is the
+    # script's last command, so its options end where Katib's redirect begins).
+    argv[-1] = argv[-1].replace(" 1>", " --poll-interval 0.05 1>", 1)
+    done = subprocess.run(argv, env=env, timeout=120, capture_output=True, text=True)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    log = (tmp_path / "metrics.log").read_text()
+    assert collect(log, METRICS) == [("score", "1.5"), ("loss", repr(2 / 3))]
+    assert [p.read_text().strip() for p in tmp_path.glob("*.pid")] == ["completed"]
+    (create,) = kfp_fake.calls("POST", "/apis/v2beta1/runs")
+    assert create["body"]["runtime_config"]["parameters"] == {"RATE": 0.25, "ROUNDS": 4}
+    assert create["body"]["display_name"] == "small-tune-x1"
