@@ -1,4 +1,4 @@
-"""``kale-ext tune NOTEBOOK --backend katib [--emit FILE] [--namespace NS] [--image IMAGE] [--automl]``: the notebook's
+"""``kale-ext tune NOTEBOOK --backend katib [--emit FILE] [--namespace NS] [--automl]``: the notebook's
 experiment as a Katib Experiment on a cluster, and ``refresh``: its state read back in the experiment shape of local
 experiments (what ``kale-ext experiments show`` prints).
 
@@ -40,6 +40,8 @@ NS_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
 def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, pipeline: Any) -> int:
+    """``args``: the tune command's arguments, read with getattr: emit, namespace, automl, and image (the trial's
+    image, before the notebook's settings) when the command has such a flag; ``spec``: validated, with overrides."""
     from ..notebook import load_notebook
     from ..runners.kfp.compiler import compile_pipeline
 
@@ -97,7 +99,7 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
 
 def experiment_name(pipeline_name: str, stage: str | None) -> str:
     """A DNS-1035 label of at most 40 characters: the pipeline's name, the AutoML stage, a random suffix."""
-    base = "".join(ch for ch in pipeline_name.lower() if ch.isalnum() or ch == "-").strip("-")
+    base = "".join(ch for ch in pipeline_name.lower() if ch in "abcdefghijklmnopqrstuvwxyz0123456789-").strip("-")
     base = base.lstrip("0123456789-") or "kale"
     suffix = f"-{stage[:3]}" if stage else ""
     return f"{base[: 40 - 6 - len(suffix)].rstrip('-')}{suffix}-{secrets.token_hex(2)}"

@@ -316,3 +316,12 @@ def test_an_unreachable_cluster_and_bad_input_are_one_line_errors(nb, kube, tmp_
         katib_submit.submit(args(emit=str(tmp_path / "file" / "x.yaml")), path, small_spec(), pipeline)
     with pytest.raises(KaleError, match="--automl needs the notebook's model families"):
         katib_submit.submit(args(emit=str(tmp_path / "x.yaml"), automl=True), path, small_spec(), pipeline)
+
+
+@pytest.mark.parametrize("pipeline_name", ["small-tune", "9-lives", "Ünïcode pipeline", "x" * 80, "---"])
+def test_experiment_names_are_katib_names(pipeline_name):
+    from kale_ext.tuning.katib_rules import DNS_1035
+
+    for stage in (None, "families", "tune"):
+        name = katib_submit.experiment_name(pipeline_name, stage)
+        assert DNS_1035.fullmatch(name) and len(name) <= 40, name
