@@ -97,6 +97,8 @@ def refresh(store: Any, experiment: dict[str, Any], *, api_client: Any = None) -
     result["katib"] = {"trials": list(numbers)}
     if stage_of(experiment) == "families":
         result["automl"] = _families(store.trial_rows(experiment["experiment_id"]), maximize)
+    elif stage_of(experiment) == "tune":
+        result["automl"] = _tuned_family(store, experiment)
     fields: dict[str, Any] = {"status": status, "error": error, "result": result}
     if status != "running":
         fields["finished"] = _time((cr.get("status") or {}).get("completionTime"))
@@ -203,6 +205,18 @@ def _families(trials: list[dict[str, Any]], maximize: bool) -> dict[str, Any] | 
         return None
     pick = max if maximize else min
     return {"best_family": pick(families, key=lambda f: families[f]), "families": families}
+
+
+def _tuned_family(store: Any, experiment: dict[str, Any]) -> dict[str, Any]:
+    """The second AutoML stage's result: the family it tunes, with the first stage's objectives when the store holds
+    that stage (the newest finished first stage of the notebook that chose this family)."""
+    automl = (experiment.get("spec") or {}).get("automl") or {}
+    family = (automl.get("fixed") or {}).get(automl.get("parameter"))
+    for other in store.list_experiments(experiment["notebook"]):
+        found = other.get("automl") or {}
+        if other["experiment_id"] != experiment["experiment_id"] and found.get("best_family") == family:
+            return {"best_family": family, "families": found.get("families") or {}}
+    return {"best_family": family, "families": {}}
 
 
 def _time(text: Any) -> float | None:

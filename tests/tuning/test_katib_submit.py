@@ -267,6 +267,14 @@ def test_automl_emits_the_families_stage_then_the_best_familys_tuning_stage(nb, 
     assert validate_experiment(exp2) == []
     stored = Store(store_dir_for(path)).get_experiment(stage1["experiment_id"])
     assert stored["automl"] == {"best_family": "sq", "families": {"lin": 1.2, "sq": 1.7}}
+    # Created too, the second stage's result names the family it tunes and the first stage's objectives.
+    katib_submit.submit(args(automl=True), path, spec, pipeline)
+    stage2 = next(e for e in experiments(path) if e["spec"]["automl"]["stage"] == "tune")
+    assert stage2["spec"]["automl"]["fixed"] == {"FAMILY": "sq"}
+    kube.trials = [trial_cr("t-1", "2026-12-02T00:03:00Z", ["Succeeded"], {"ROUNDS": "6"}, [metric("score", 4.2)])]
+    out = katib_submit.refresh(Store(store_dir_for(path)), stage2)
+    assert out["automl"] == {"best_family": "sq", "families": {"lin": 1.2, "sq": 1.7}}
+    assert out["trials"][0]["parameters"] == {"FAMILY": "sq", "ROUNDS": 6}
 
 
 def test_automl_takes_the_best_family_of_a_finished_local_first_stage(nb, tmp_path):
