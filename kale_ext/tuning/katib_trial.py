@@ -187,6 +187,8 @@ def read_metrics(client: Any, run: Any, keys: set[str]) -> dict[str, float]:
         for key, artifacts in (getattr(task, "outputs", None) or {}).items():
             if key in keys:
                 ids += [i for i in (getattr(artifacts, "artifact_ids", None) or []) if i not in ids]
+    if not ids:
+        say("the KFP run lists no Metrics artifact among its tasks' outputs; no metric can be read")
     metrics: dict[str, float] = {}
     for artifact_id in ids:
         metrics.update(_download(client, artifact_id))
@@ -195,24 +197,37 @@ def read_metrics(client: Any, run: Any, keys: set[str]) -> dict[str, float]:
 
 def _download(client: Any, artifact_id: str) -> dict[str, float]:
     api = client.client._run_api.api_client
-    found = client.call(
-        api.call_api,
-        "/apis/v2beta1/artifacts/{artifact_id}",
-        "GET",
-        {"artifact_id": artifact_id},
-        [("view", "DOWNLOAD")],
-        {"Accept": "application/json"},
-        response_type="object",
-        auth_settings=["Bearer"],
-        _return_http_data_only=True,
-        what=f"metrics artifact {artifact_id}",
-    )
+    try:
+        found = client.call(
+            api.call_api,
+            "/apis/v2beta1/artifacts/{artifact_id}",
+            "GET",
+            {"artifact_id": artifact_id},
+            [("view", "DOWNLOAD")],
+            {"Accept": "application/json"},
+            response_type="object",
+            auth_settings=["Bearer"],
+            _return_http_data_only=True,
+            what=f"metrics artifact {artifact_id}",
+        )
+    except KaleError as exc:
+        status = exc.details.get("http_status")
+        hint = " (this KFP API has no artifact service; the trial needs KFP 2 with it)" if status == 404 else ""
+        say(f"cannot read metrics artifact {artifact_id}{hint}: {exc.message}")
+        return {}
     url = (found or {}).get("download_url")
     if not url:
         say(f"metrics artifact {artifact_id} has no download URL (not uploaded); skipped")
         return {}
-    with urllib.request.urlopen(url, timeout=30) as response:  # the signed URL: no bearer token
-        data = json.loads(response.read() or b"{}")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # the signed URL: no bearer token
+            data = json.loads(response.read() or b"{}")
+    except (OSError, ValueError) as exc:  # the object store refused or the file is not the JSON the entry writes
+        say(f"cannot download metrics artifact {artifact_id}: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        say(f"metrics artifact {artifact_id} does not hold a JSON object of metrics; skipped")
+        return {}
     return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 

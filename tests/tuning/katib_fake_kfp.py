@@ -20,6 +20,7 @@ class MetricsKfp(FakeKfp):
         super().__init__(**kwargs)
         self.metrics = metrics  # what the metrics step logged
         self.blobs: dict[str, bytes] = {}
+        self.blobs_broken = False  # the object store answers 403 (an expired or refused signed URL)
 
     def start(self) -> MetricsKfp:
         fake = self
@@ -63,6 +64,8 @@ class _MetricsHandler(_Handler):
     def do_GET(self) -> None:
         if self.path.startswith(BLOBS):  # the object store behind a signed URL: no KFP token
             req = self._record()
+            if self.kfp.blobs_broken:
+                return self._error(403, "SignatureDoesNotMatch")
             blob = self.kfp.blobs.get(req["path"][len(BLOBS) :])
             return self._send(200, blob.decode()) if blob is not None else self._error(404, "no such object")
         self._dispatch()

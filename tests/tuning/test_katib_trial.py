@@ -106,6 +106,13 @@ def test_a_run_without_the_objective_fails_the_trial(package, kfp_fake, trial_en
     assert collect(out + err, METRICS) == [("loss", "0.5")]
 
 
+def test_an_unreadable_metrics_artifact_fails_the_trial_with_the_reason(package, kfp_fake, trial_env, capsys):
+    kfp_fake.blobs_broken = True
+    assert run_trial(package) == 1
+    out, err = capsys.readouterr()
+    assert collect(out + err, METRICS) == [] and "cannot download metrics artifact" in err
+
+
 def test_a_replaced_package_is_refused_before_anything_is_submitted(package, kfp_fake, trial_env, capsys):
     path, _, _ = package
     assert katib_trial.main(["--package", path, "--sha256", "0" * 64, "--objective", "score"]) == 2
