@@ -122,7 +122,9 @@ def build_experiment(
     }
 
 
-def build_manifests(spec: ExperimentSpec, *, name: str, namespace: str, pipeline_package: str, **options: Any):
+def build_manifests(
+    spec: ExperimentSpec, *, name: str, namespace: str, pipeline_package: str, **options: Any
+) -> list[dict[str, Any]]:
     """[ConfigMap, Experiment], validated: raises KatibError naming every webhook rule the Experiment breaks."""
     from .katib_rules import KatibError
 

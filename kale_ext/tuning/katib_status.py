@@ -181,7 +181,9 @@ def _status(status: dict[str, Any]) -> tuple[str, str | None, str | None]:
     return "running", None, None
 
 
-def _best(status: dict[str, Any], numbers: dict[str, int], typed: Any, maximize: bool, metric: str | None):
+def _best(
+    status: dict[str, Any], numbers: dict[str, int], typed: Any, maximize: bool, metric: str | None
+) -> dict[str, Any] | None:
     optimal = status.get("currentOptimalTrial") or {}
     name = optimal.get("bestTrialName")
     if not name:

@@ -105,7 +105,9 @@ def experiment_name(pipeline_name: str, stage: str | None) -> str:
     return f"{base[: 40 - 6 - len(suffix)].rstrip('-')}{suffix}-{secrets.token_hex(2)}"
 
 
-def spec_record(stage_spec: ExperimentSpec, full: ExperimentSpec, stage: str | None, fixed: dict[str, str]):
+def spec_record(
+    stage_spec: ExperimentSpec, full: ExperimentSpec, stage: str | None, fixed: dict[str, str]
+) -> dict[str, Any]:
     """The stored spec: the Experiment's own (what runs on the cluster) and, for an AutoML stage, the notebook's
     AutoML block with the stage and its constants (refresh types the trials' values with them)."""
     from .spec import spec_to_json
