@@ -114,13 +114,25 @@ def write_entry(artifact: Any, entry: dict[str, Any]) -> None:
 
 
 def log_metrics(metrics: Any, values: dict[str, Any]) -> None:
-    """Numbers go to the Metrics artifact (the KFP UI compares runs by them); other values are reported, not dropped."""
+    """Numbers go to the Metrics artifact (the KFP UI compares runs by them); other values are reported, not dropped.
+
+    The numbers are also written as JSON into the artifact's file: KFP keeps a Metrics artifact's values only in ML
+    Metadata, which its REST API does not serve, while the file is uploaded to the pipeline root like any artifact
+    and can be downloaded through the API (GET /apis/v2beta1/artifacts/ID?view=DOWNLOAD). A Katib trial reads the
+    run's metrics that way (kale_ext.tuning.katib_trial)."""
+    numbers: dict[str, int | float] = {}
     for name, value in sorted(values.items()):
         if isinstance(value, bool):
             value = int(value)
         if isinstance(value, int | float):
             metrics.log_metric(name, value)
+            numbers[name] = value
         else:
             print(
                 f"kale-ext: metric {name!r} is not a number ({value!r}); KFP metrics hold numbers only", file=sys.stderr
             )
+    path = getattr(metrics, "path", None)
+    if path:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(numbers, f, allow_nan=True)
