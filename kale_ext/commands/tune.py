@@ -44,6 +44,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--backend", choices=("local", "katib"), default="local", help="where the trials run")
     k.add_argument("--emit", metavar="FILE", help="write the Katib Experiment manifest to FILE instead of creating it")
     k.add_argument("--namespace", metavar="NS", help="the Kubernetes namespace of the Experiment")
+    k.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help="the trial container's image (default: the notebook's kale_ext.katib.image, else Kale's docker_image)",
+    )
     p.set_defaults(execute=execute)
 
 
@@ -77,7 +82,7 @@ def _fmt(value: Any) -> str:
 
 
 def execute(args: argparse.Namespace) -> int:
-    katib_only = [f"--{n}" for n in ("emit", "namespace") if getattr(args, n)]
+    katib_only = [f"--{n}" for n in ("emit", "namespace", "image") if getattr(args, n)]
     if args.backend == "local" and katib_only:
         raise KaleError(f"{', '.join(katib_only)} apply to --backend katib only.")
     if args.resume:

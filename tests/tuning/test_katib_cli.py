@@ -51,10 +51,14 @@ def test_the_example_notebooks_experiment_is_emitted_with_the_command_lines_over
             "bayesianoptimization",
             "--seed",
             "11",
+            "--image",
+            "registry.example/team/trial:1",
         ]
     )
     assert code == 0, capsys.readouterr().err
     configmap, exp = yaml.safe_load_all(out.read_text())
+    [container] = exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.example/team/trial:1", "--image sets the trial container's image"
     assert validate_experiment(exp) == [] and job_schema_problems(exp) == []
     spec = exp["spec"]
     assert [p["name"] for p in spec["parameters"]] == ["C", "gamma"]
