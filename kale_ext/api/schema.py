@@ -22,6 +22,7 @@ from .analysis import Analysis, AnalyzeRequest, CellRole, Diagnostic, Step, Step
 from .info import ErrorBody, ServerInfo
 from .models import DeployModelRequest, DeployResult, ModelsView, ModelVersion, ServableList, ServedModel
 from .runs import LogChunk, Run, RunList, RunStep, RunSummary, StartRunRequest, StepError
+from .tuning import Experiment, ExperimentList, StartExperimentRequest, Trial
 
 # Every model a client sends or receives (the models they reference are exported with them).
 MODELS: tuple[type, ...] = (
@@ -46,6 +47,10 @@ MODELS: tuple[type, ...] = (
     ModelsView,
     ServedModel,
     ModelVersion,
+    StartExperimentRequest,
+    Experiment,
+    ExperimentList,
+    Trial,
 )
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("api.schema.json")

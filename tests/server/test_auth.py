@@ -42,7 +42,16 @@ async def test_routes_are_registered(jp_serverapp):
     paths = [sample_path(p) for p, _ in kale_routes(jp_serverapp)]
     assert any(p.endswith("/kale/v1/info") for p in paths), paths
     assert any(p.endswith("/kale/v1/analyze") for p in paths), paths
-    for known in ("models", "models/sample", "models/sample/promote", "models/sample/rollback", "runs/sample/models"):
+    for known in (
+        "models",
+        "models/sample",
+        "models/sample/promote",
+        "models/sample/rollback",
+        "runs/sample/models",
+        "experiments",
+        "experiments/sample",
+        "experiments/sample/cancel",
+    ):
         assert any(p.endswith(f"/kale/v1/{known}") for p in paths), (known, paths)
 
 
