@@ -1,0 +1,306 @@
+/**
+ * The Tuning view of the sidebar: the notebook's experiment as a form (TuningForm) read from and written into its
+ * `kubeflow_notebook.katib_metadata` through the notebook model; Start (the notebook is saved first: the server tunes
+ * the saved file) and Cancel; the latest experiment's trials as a live table (polled like the runs view) and plots
+ * (TuningPlots). A trial opens its run in the runs view.
+ */
+import React, { useEffect, useMemo, useState } from 'react';
+
+import {
+  ApiError,
+  cancelExperiment,
+  getExperiment,
+  listExperiments,
+  startExperiment
+} from '../api/client';
+import { IAnalysis, IExperiment, ITrial } from '../api/types';
+import { NotebookPipeline } from '../model/notebook-pipeline';
+import {
+  formFromKatib,
+  formToKatib,
+  IPipelineShape,
+  ITuningForm,
+  readKatib,
+  syncParameters,
+  writeKatib
+} from '../model/tuning';
+import { checkForm } from '../model/tuning-checks';
+import { formatValue } from '../model/tuning-plots';
+import { usePoll } from './hooks';
+import { TuningForm } from './TuningForm';
+import { TuningPlots } from './TuningPlots';
+
+export function TuningView(props: {
+  pipeline: NotebookPipeline;
+  analysis: IAnalysis | null;
+  pollInterval: number;
+  /** Why tuning is off on this server (no "experiments" capability), or null. */
+  unavailable: string | null;
+  onOpenRun: (runId: string) => void;
+}): JSX.Element {
+  const { pipeline, analysis } = props;
+  const model = pipeline.model;
+  const [open, setOpen] = useState(() => !!(model && readKatib(model)));
+  const shape: IPipelineShape | null = useMemo(
+    () =>
+      analysis
+        ? { parameters: analysis.parameters, metrics: analysis.metrics }
+        : null,
+    [analysis]
+  );
+  const [form, setForm] = useState<ITuningForm | null>(null);
+  useEffect(() => {
+    if (!shape || !model) {
+      return;
+    }
+    setForm(f =>
+      f ? syncParameters(f, shape) : formFromKatib(readKatib(model), shape)
+    );
+  }, [shape, model]);
+  const errors = useMemo(
+    () => (form && shape ? checkForm(form, shape) : {}),
+    [form, shape]
+  );
+  const valid = Object.keys(errors).length === 0;
+  const change = (next: ITuningForm) => {
+    setForm(next);
+    if (model && shape && Object.keys(checkForm(next, shape)).length === 0) {
+      writeKatib(model, formToKatib(next));
+    }
+  };
+
+  const [experiment, setExperiment] = useState<IExperiment | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (props.unavailable) {
+      return;
+    }
+    listExperiments(pipeline.path)
+      .then(list => setExperiment(e => e ?? list[0] ?? null))
+      .catch(e => setError(String((e as Error).message ?? e)));
+  }, [pipeline.path, props.unavailable]);
+  const running = experiment?.status === 'running';
+  usePoll(
+    async () => {
+      if (experiment) {
+        setExperiment(await getExperiment(experiment.experiment_id));
+      }
+    },
+    running ? props.pollInterval : null,
+    [experiment?.experiment_id]
+  );
+
+  const act = async (fn: () => Promise<IExperiment>) => {
+    setBusy(true);
+    setError(null);
+    setProblems([]);
+    try {
+      setExperiment(await fn());
+    } catch (e) {
+      setError(String((e as Error).message ?? e));
+      const found = e instanceof ApiError ? e.details.problems : undefined;
+      setProblems(Array.isArray(found) ? found.map(String) : []);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const start = () =>
+    act(async () => {
+      if (pipeline.model?.dirty) {
+        await pipeline.panel.context.save(); // the server reads the experiment from the saved notebook
+      }
+      return startExperiment({ path: pipeline.path });
+    });
+  const cancel = () =>
+    act(() => cancelExperiment((experiment as IExperiment).experiment_id));
+
+  return (
+    <section
+      className="jp-Kale-section jp-Kale-tuning"
+      aria-label="Tuning"
+      data-testid="kale-tuning"
+    >
+      <h3>
+        <button
+          className="jp-Kale-linkButton"
+          aria-expanded={open}
+          data-testid="kale-tuning-toggle"
+          onClick={() => setOpen(!open)}
+        >
+          {open ? '▾' : '▸'} Tuning
+        </button>
+      </h3>
+      {open && props.unavailable && (
+        <p className="jp-Kale-hint">{props.unavailable}</p>
+      )}
+      {open && !props.unavailable && form && shape && (
+        <>
+          <TuningForm
+            form={form}
+            errors={errors}
+            metrics={shape.metrics}
+            disabled={busy || running}
+            onChange={change}
+          />
+          <div className="jp-Kale-tuningActions">
+            <button
+              className="jp-mod-styled jp-mod-accept"
+              data-testid="kale-tuning-start"
+              disabled={!valid || busy || running}
+              title={valid ? '' : 'Fix the fields marked above first.'}
+              onClick={start}
+            >
+              Start tuning
+            </button>
+            {running && (
+              <button
+                className="jp-mod-styled jp-mod-warn"
+                data-testid="kale-tuning-cancel"
+                disabled={busy}
+                onClick={cancel}
+              >
+                Cancel
+              </button>
+            )}
+          </div>
+        </>
+      )}
+      {open && error && (
+        <div className="jp-Kale-status jp-mod-error" role="alert">
+          <p>Tuning: {error}</p>
+          {problems.length > 0 && (
+            <ul>
+              {problems.map((p, i) => (
+                <li key={i}>{p}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      {open && experiment && (
+        <ExperimentView experiment={experiment} onOpenRun={props.onOpenRun} />
+      )}
+    </section>
+  );
+}
+
+function ExperimentView(props: {
+  experiment: IExperiment;
+  onOpenRun: (runId: string) => void;
+}): JSX.Element {
+  const e = props.experiment;
+  const objective = (e.spec.objective ?? {}) as Record<string, unknown>;
+  const metric = String(objective.objectiveMetricName ?? 'objective');
+  const specParams = Array.isArray(e.spec.parameters) ? e.spec.parameters : [];
+  const names = specParams.map((p: any) => String(p.name));
+  const bestTrial = e.best?.trial ?? null;
+  const trials = [...e.trials].sort((a, b) => a.trial - b.trial);
+  const open = (trial: number) => {
+    const runId = trials.find(t => t.trial === trial)?.run_id;
+    if (runId) {
+      props.onOpenRun(runId);
+    }
+  };
+  return (
+    <div
+      className="jp-Kale-experiment"
+      data-testid="kale-experiment"
+      data-status={e.status}
+      data-experiment-id={e.experiment_id}
+    >
+      <div className="jp-Kale-runHeader">
+        <span className={`jp-Kale-badge jp-mod-${e.status}`}>{e.status}</span>
+        <span className="jp-Kale-runId" title={e.experiment_id}>
+          {e.experiment_id}
+        </span>
+        <span>
+          {trials.length} / {String(e.spec.maxTrialCount ?? '?')} trials
+        </span>
+      </div>
+      {e.best && (
+        <p className="jp-Kale-tuningBest" data-testid="kale-tuning-best">
+          Best: trial {e.best.trial}, {metric} ={' '}
+          {e.best.objective === null ? '–' : formatValue(e.best.objective)} (
+          {formatParameters(e.best.parameters)})
+        </p>
+      )}
+      {e.reason && <p className="jp-Kale-hint">Stopped: {e.reason}</p>}
+      {e.error && (
+        <p className="jp-Kale-status jp-mod-error" role="alert">
+          {e.error}
+        </p>
+      )}
+      <TrialsTable
+        trials={trials}
+        metric={metric}
+        bestTrial={bestTrial}
+        onOpen={open}
+      />
+      <TuningPlots
+        trials={trials}
+        objectiveType={String(objective.type ?? 'minimize')}
+        metric={metric}
+        parameters={names}
+        bestTrial={bestTrial}
+        onOpenTrial={open}
+      />
+    </div>
+  );
+}
+
+function TrialsTable(props: {
+  trials: ITrial[];
+  metric: string;
+  bestTrial: number | null;
+  onOpen: (trial: number) => void;
+}): JSX.Element {
+  return (
+    <table className="jp-Kale-trials" data-testid="kale-trials">
+      <thead>
+        <tr>
+          <th>#</th>
+          <th>status</th>
+          <th>parameters</th>
+          <th>{props.metric}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.trials.map(t => (
+          <tr
+            key={t.trial}
+            className={
+              (t.trial === props.bestTrial ? 'jp-mod-best' : '') +
+              (t.run_id ? ' jp-mod-clickable' : '')
+            }
+            data-trial={t.trial}
+            data-status={t.status}
+            data-run-id={t.run_id ?? ''}
+            title={t.run_id ? `Open run ${t.run_id}` : 'Not started yet'}
+            onClick={() => props.onOpen(t.trial)}
+          >
+            <td>{t.trial}</td>
+            <td>
+              <span className={`jp-Kale-badge jp-mod-${t.status}`}>
+                {t.status}
+              </span>
+            </td>
+            <td className="jp-Kale-trialParams">
+              {formatParameters(t.parameters)}
+            </td>
+            <td>{t.objective === null ? '' : formatValue(t.objective)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function formatParameters(values: Record<string, unknown>): string {
+  return Object.entries(values)
+    .map(
+      ([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : String(v)}`
+    )
+    .join(', ');
+}
