@@ -45,7 +45,7 @@ class ExperimentBest(msgspec.Struct, kw_only=True):
 class Trial(msgspec.Struct, kw_only=True):
     """One trial: a pipeline run (``run_id``, null until it starts) with the suggested ``parameters``; ``objective`` is
     the objective metric's value once it succeeded, ``metrics`` the objective and additional metrics; ``stage`` is
-    AutoML's "families" or "tune" (null outside AutoML)."""
+    AutoML's "families" or "tune" (null outside AutoML); ``created`` and ``finished`` are Unix seconds."""
 
     trial: int
     run_id: str | None
@@ -54,6 +54,8 @@ class Trial(msgspec.Struct, kw_only=True):
     objective: float | None
     metrics: dict[str, Any]
     stage: str | None
+    created: float | None
+    finished: float | None
 
 
 class AutoMLResult(msgspec.Struct, kw_only=True):

@@ -64,6 +64,8 @@ def _trial(t: Record) -> Trial:
         objective=_number(t.get("objective")),
         metrics=dict(t.get("metrics") or {}),
         stage=_text(t.get("stage")),
+        created=_number(t.get("created")),
+        finished=_number(t.get("finished")),
     )
 
 

@@ -103,6 +103,7 @@ def start_experiment(tuner: Any, path: str, request: StartExperimentRequest) -> 
         parallel=request.parallel,
         algorithm=request.algorithm,
         seed=request.seed,
+        pipeline=pipeline,
     )
     experiment_id = tuner.start(path, spec, automl=request.automl)
     return tuner.get(experiment_id)

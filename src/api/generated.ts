@@ -496,7 +496,7 @@ export interface ExperimentBest {
 /**
  * One trial: a pipeline run (`run_id`, null until it starts) with the suggested `parameters`; `objective` is
  * the objective metric's value once it succeeded, `metrics` the objective and additional metrics; `stage` is
- * AutoML's "families" or "tune" (null outside AutoML).
+ * AutoML's "families" or "tune" (null outside AutoML); `created` and `finished` are Unix seconds.
  */
 export interface Trial {
   trial: number;
@@ -516,6 +516,8 @@ export interface Trial {
     [k: string]: unknown;
   };
   stage: string | null;
+  created: number | null;
+  finished: number | null;
 }
 /**
  * AutoML: the family that won the first stage, and each family's objective there (null: its trial failed).
