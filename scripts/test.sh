@@ -38,8 +38,8 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 jlpm install --immutable
 jlpm build
 
-step "installing kale_ext (editable) with its test extras (and the kfp extra)"
-python -m pip install -q --no-build-isolation -e '.[test,ui,kfp,kserve]'
+step "installing kale_ext (editable) with its test extras (and the kfp, kserve and tune extras)"
+python -m pip install -q --no-build-isolation -e '.[test,ui,kfp,kserve,tune]'
 jupyter labextension develop --overwrite . >/dev/null
 
 # torch's serializer is tested only where torch is installed. Take the CPU build when this machine holds it locally

@@ -1,0 +1,73 @@
+"""``bayesianoptimization`` exactly as Katib's skopt suggestion service runs it.
+
+Katib (pkg/suggestion/v1beta1/skopt/base_service.py) builds one ``skopt.Optimizer(space, base_estimator="GP",
+n_initial_points=10, acq_func="gp_hedge", acq_optimizer="auto", random_state=None)`` per experiment, with its
+settings overriding those defaults; int parameters become ``Integer(min, max)``, discrete and categorical
+``Categorical(list)`` and every double ``Real(min, max, "log-uniform")`` whatever its distribution (so a double
+needs min > 0). Each GetSuggestions call tells the optimizer the succeeded trials it has not seen (negated for
+maximize), when their number grew, and then asks for the requested number of points at once
+(``ask(n_points=count)``, scikit-optimize's constant-liar batch), which is what makes parallel trials differ from a
+one-at-a-time loop. Failed trials are never told. random_state comes from the settings, else from --seed.
+
+Imports scikit-optimize (and through it scikit-learn) when a suggester is built, never at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..space import DOUBLE, INT, Algorithm, Objective, Observation, Parameter
+from .base import Suggester, is_categorical, plain, raw_value
+
+DEFAULTS = {"base_estimator": "GP", "n_initial_points": "10", "acq_func": "gp_hedge", "acq_optimizer": "auto"}
+
+
+def skopt_space(parameters: Sequence[Parameter]) -> list[Any]:
+    """Katib's mapping of parameter types to scikit-optimize dimensions."""
+    import skopt
+
+    space: list[Any] = []
+    for p in parameters:
+        if p.type == INT:
+            space.append(skopt.space.Integer(int(p.min), int(p.max), name=p.name))  # type: ignore[arg-type]
+        elif p.type == DOUBLE:
+            space.append(skopt.space.Real(float(p.min), float(p.max), "log-uniform", name=p.name))  # type: ignore[arg-type]
+        elif is_categorical(p):
+            space.append(skopt.space.Categorical(list(p.values or ()), name=p.name))
+    return space
+
+
+class BayesianSuggester(Suggester):
+    def __init__(
+        self, parameters: Sequence[Parameter], objective: Objective, algorithm: Algorithm, seed: int | None
+    ) -> None:
+        import skopt
+
+        super().__init__(parameters, objective)
+        random_state = algorithm.setting("random_state")
+        self.optimizer = skopt.Optimizer(
+            skopt_space(self.parameters),
+            base_estimator=algorithm.setting("base_estimator", DEFAULTS["base_estimator"]),
+            n_initial_points=int(algorithm.setting("n_initial_points", DEFAULTS["n_initial_points"])),  # type: ignore[arg-type]
+            acq_func=algorithm.setting("acq_func", DEFAULTS["acq_func"]),
+            acq_optimizer=algorithm.setting("acq_optimizer", DEFAULTS["acq_optimizer"]),
+            random_state=int(random_state) if random_state is not None else seed,
+        )
+        self._succeeded = 0
+
+    def suggest(self, observations: Sequence[Observation], count: int) -> list[dict[str, Any]]:
+        succeeded = [obs for obs in observations if obs.value is not None]
+        # Katib tells only when the number of succeeded trials grew (or nothing was told yet).
+        if len(succeeded) > self._succeeded or self._succeeded == 0:
+            self._succeeded = len(succeeded)
+            points, losses = [], []
+            for obs in self._untold(succeeded):
+                points.append([raw_value(p, obs.assignments[p.name]) for p in self.parameters])
+                losses.append(self.loss(obs.value))  # type: ignore[arg-type]
+            if points:
+                self.optimizer.tell(points, losses)
+        if count <= 0:
+            return []
+        asked = self.optimizer.ask(n_points=count)
+        return [{p.name: plain(v) for p, v in zip(self.parameters, point, strict=True)} for point in asked]
