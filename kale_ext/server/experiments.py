@@ -105,7 +105,7 @@ def start_experiment(tuner: Any, path: str, request: StartExperimentRequest) -> 
         seed=request.seed,
         pipeline=pipeline,
     )
-    experiment_id = tuner.start(path, spec, automl=request.automl)
+    experiment_id = tuner.start(path, spec, automl=request.automl, pipeline=pipeline)
     return tuner.get(experiment_id)
 
 
