@@ -83,12 +83,12 @@ function extent(values: number[]): [number, number] {
   return [Math.min(...values), Math.max(...values)];
 }
 
-/** "0.93", "1.2e-4", "12,345": short enough for an axis end. */
+/** "0.93", "5.999", "1.2e-4": four significant digits at most, short enough for an axis end. */
 export function formatValue(v: number): string {
   if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) {
     return v.toExponential(1);
   }
-  return String(Number(v.toPrecision(3)));
+  return String(Number(v.toPrecision(4)));
 }
 
 /** The objective per trial: a dot per scored trial, the best-so-far polyline, and the axes' end labels. */

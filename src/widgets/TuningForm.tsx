@@ -70,6 +70,8 @@ export function TuningForm(props: {
             ))}
           </select>
         </Field>
+      </div>
+      <div className="jp-Kale-tuningRow">
         <Field label="Direction">
           <select
             className="jp-mod-styled"

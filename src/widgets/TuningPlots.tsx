@@ -14,8 +14,8 @@ import {
   parameterPlot
 } from '../model/tuning-plots';
 
-const MAIN: IPlotBox = { width: 280, height: 130, pad: 30 };
-const SMALL: IPlotBox = { width: 135, height: 95, pad: 24 };
+const MAIN: IPlotBox = { width: 280, height: 130, pad: 34 };
+const SMALL: IPlotBox = { width: 135, height: 95, pad: 34 };
 
 export function TuningPlots(props: {
   trials: ITrialPoint[];
