@@ -113,3 +113,61 @@ def test_define_a_search_space_start_watch_and_open_a_trial(page, jupyter_lab, a
     expect(kale.tuning_field("y", "min")).to_have_value("1")
     expect(kale.tuning_param("label").get_by_label("Tune label")).not_to_be_checked()
     expect(kale.experiment).to_have_attribute("data-status", "succeeded", timeout=30_000)
+
+
+def test_a_kale_notebook_shows_its_experiment_cancel_and_refusals(page, jupyter_lab, artifacts):
+    path = tunable_notebook(jupyter_lab["root"], "tuning_cancel.ipynb")
+    nb = json.loads(path.read_text())
+    nb["cells"][3]["source"] = "time.sleep(4)\n" + nb["cells"][3]["source"]  # slow trials: still running at Cancel
+    # A Kale 0.7 notebook's experiment, as Kale writes it: shown in the form when the notebook opens.
+    nb["metadata"]["kubeflow_notebook"] = {
+        "katib_run": False,
+        "katib_metadata": {
+            "parameters": [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0.1", "max": "0.5"}}],
+            "objective": {"type": "maximize", "objectiveMetricName": "score", "additionalMetricNames": []},
+            "algorithm": {"algorithmName": "random", "algorithmSettings": []},
+            "parallelTrialCount": 1,
+            "maxTrialCount": 8,
+            "maxFailedTrialCount": 3,
+        },
+    }
+    path.write_text(json.dumps(nb))
+    kale = KalePage(page, jupyter_lab).open_notebook(path.name)
+    kale.open_tuning()
+    expect(kale.tuning_field("x", "max")).to_have_value("0.5")
+    expect(kale.tuning.get_by_label("Max trials", exact=True)).to_have_value("8")
+    kale.tuning.get_by_test_id("kale-tuning-start").click()
+    expect(kale.experiment).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(kale.trial_rows().first).to_have_attribute("data-status", "running", timeout=30_000)
+    kale.tuning.get_by_test_id("kale-tuning-cancel").click()
+    expect(kale.experiment).to_have_attribute("data-status", "cancelled", timeout=60_000)
+    expect(kale.tuning.get_by_test_id("kale-tuning-cancel")).to_have_count(0)
+    statuses = kale.trial_rows().evaluate_all("rows => rows.map(r => r.dataset.status)")
+    assert "running" not in statuses and len(statuses) < 8, statuses
+
+    # A stale metric in the saved experiment is named in the form, and Start waits for a fix.
+    nb["cells"][4]["source"] = "print(sum(data))"
+    path.write_text(json.dumps(nb))
+    kale.page.reload()
+    kale.open_notebook(path.name)
+    kale.open_tuning()
+    expect(kale.tuning.get_by_label("Objective metric")).to_have_value("score")
+    expect(kale.tuning_form.locator(".jp-Kale-fieldError")).to_contain_text("not a metric of this pipeline")
+    expect(kale.tuning.get_by_test_id("kale-tuning-start")).to_be_disabled()
+
+    # What only the server checks (the algorithm's settings, kept as the notebook has them) is refused on Start
+    # with every problem listed.
+    nb["cells"][4]["source"] = "print(score)"
+    nb["metadata"]["kubeflow_notebook"]["katib_metadata"]["algorithm"]["algorithmSettings"] = [
+        {"name": "bogus_setting", "value": "1"}
+    ]
+    path.write_text(json.dumps(nb))
+    kale.page.reload()
+    kale.open_notebook(path.name)
+    kale.open_tuning()
+    start = kale.tuning.get_by_test_id("kale-tuning-start")
+    expect(start).to_be_enabled(timeout=30_000)
+    start.click()
+    alert = kale.tuning.locator(".jp-Kale-status.jp-mod-error")
+    expect(alert).to_contain_text("bogus_setting", timeout=30_000)
+    expect(alert.locator("li")).to_have_count(1)

@@ -4,7 +4,7 @@
  * the saved file) and Cancel; the latest experiment's trials as a live table (polled like the runs view) and plots
  * (TuningPlots). A trial opens its run in the runs view.
  */
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 
 import {
   ApiError,
@@ -40,7 +40,13 @@ export function TuningView(props: {
 }): JSX.Element {
   const { pipeline, analysis } = props;
   const model = pipeline.model;
-  const [open, setOpen] = useState(() => !!(model && readKatib(model)));
+  const context = pipeline.panel.context;
+  // The model exists before its content is loaded: read the experiment only once the notebook is.
+  const [ready, setReady] = useState(context.isReady);
+  useEffect(() => {
+    void context.ready.then(() => setReady(true));
+  }, [context]);
+  const [open, setOpen] = useState(false);
   const shape: IPipelineShape | null = useMemo(
     () =>
       analysis
@@ -49,14 +55,37 @@ export function TuningView(props: {
     [analysis]
   );
   const [form, setForm] = useState<ITuningForm | null>(null);
+  // The experiment as the notebook has it (JSON), to tell our own writes from a change made elsewhere.
+  const [stored, setStored] = useState<string | null>(null);
   useEffect(() => {
-    if (!shape || !model) {
+    if (!ready || !model) {
       return;
     }
-    setForm(f =>
-      f ? syncParameters(f, shape) : formFromKatib(readKatib(model), shape)
-    );
-  }, [shape, model]);
+    const read = () => setStored(JSON.stringify(readKatib(model) ?? null));
+    read();
+    if (readKatib(model)) {
+      setOpen(true); // a notebook with an experiment (Kale 0.7's too) shows it
+    }
+    model.metadataChanged.connect(read);
+    return () => {
+      model.metadataChanged.disconnect(read);
+    };
+  }, [ready, model]);
+  // The stored experiment the form was last read from or wrote: another change (undo, revert, a reload of the
+  // file) is read into the form again; a change of the pipeline only brings in its new parameters.
+  const basis = useRef<string | null>(null);
+  useEffect(() => {
+    if (!shape || !model || stored === null) {
+      return;
+    }
+    setForm(f => {
+      if (f && stored === basis.current) {
+        return syncParameters(f, shape);
+      }
+      basis.current = stored;
+      return formFromKatib(JSON.parse(stored), shape);
+    });
+  }, [shape, model, stored]);
   const errors = useMemo(
     () => (form && shape ? checkForm(form, shape) : {}),
     [form, shape]
@@ -65,7 +94,9 @@ export function TuningView(props: {
   const change = (next: ITuningForm) => {
     setForm(next);
     if (model && shape && Object.keys(checkForm(next, shape)).length === 0) {
-      writeKatib(model, formToKatib(next));
+      const katib = formToKatib(next);
+      basis.current = JSON.stringify(katib);
+      writeKatib(model, katib);
     }
   };
 
