@@ -1,8 +1,8 @@
 /**
  * The Tuning view of the sidebar: the notebook's experiment as a form (TuningForm) read from and written into its
  * `kubeflow_notebook.katib_metadata` through the notebook model; Start (the notebook is saved first: the server tunes
- * the saved file) and Cancel; the latest experiment's trials as a live table (polled like the runs view) and plots
- * (TuningPlots). A trial opens its run in the runs view.
+ * the saved file) and Cancel; the latest experiment (TuningExperiment: its trials as a live table, polled like the
+ * runs view, and plots). A trial opens its run in the runs view.
  */
 import React, { useEffect, useMemo, useRef, useState } from 'react';
 
@@ -13,7 +13,7 @@ import {
   listExperiments,
   startExperiment
 } from '../api/client';
-import { IAnalysis, IExperiment, ITrial } from '../api/types';
+import { IAnalysis, IExperiment } from '../api/types';
 import { NotebookPipeline } from '../model/notebook-pipeline';
 import {
   formFromKatib,
@@ -25,10 +25,9 @@ import {
   writeKatib
 } from '../model/tuning';
 import { checkForm } from '../model/tuning-checks';
-import { formatValue } from '../model/tuning-plots';
 import { usePoll } from './hooks';
+import { ExperimentView } from './TuningExperiment';
 import { TuningForm } from './TuningForm';
-import { TuningPlots } from './TuningPlots';
 
 export function TuningView(props: {
   pipeline: NotebookPipeline;
@@ -215,123 +214,4 @@ export function TuningView(props: {
       )}
     </section>
   );
-}
-
-function ExperimentView(props: {
-  experiment: IExperiment;
-  onOpenRun: (runId: string) => void;
-}): JSX.Element {
-  const e = props.experiment;
-  const objective = (e.spec.objective ?? {}) as Record<string, unknown>;
-  const metric = String(objective.objectiveMetricName ?? 'objective');
-  const specParams = Array.isArray(e.spec.parameters) ? e.spec.parameters : [];
-  const names = specParams.map((p: any) => String(p.name));
-  const bestTrial = e.best?.trial ?? null;
-  const trials = [...e.trials].sort((a, b) => a.trial - b.trial);
-  const open = (trial: number) => {
-    const runId = trials.find(t => t.trial === trial)?.run_id;
-    if (runId) {
-      props.onOpenRun(runId);
-    }
-  };
-  return (
-    <div
-      className="jp-Kale-experiment"
-      data-testid="kale-experiment"
-      data-status={e.status}
-      data-experiment-id={e.experiment_id}
-    >
-      <div className="jp-Kale-runHeader">
-        <span className={`jp-Kale-badge jp-mod-${e.status}`}>{e.status}</span>
-        <span className="jp-Kale-runId" title={e.experiment_id}>
-          {e.experiment_id}
-        </span>
-        <span>
-          {trials.length} / {String(e.spec.maxTrialCount ?? '?')} trials
-        </span>
-      </div>
-      {e.best && (
-        <p className="jp-Kale-tuningBest" data-testid="kale-tuning-best">
-          Best: trial {e.best.trial}, {metric} ={' '}
-          {e.best.objective === null ? '–' : formatValue(e.best.objective)} (
-          {formatParameters(e.best.parameters)})
-        </p>
-      )}
-      {e.reason && <p className="jp-Kale-hint">Stopped: {e.reason}</p>}
-      {e.error && (
-        <p className="jp-Kale-status jp-mod-error" role="alert">
-          {e.error}
-        </p>
-      )}
-      <TrialsTable
-        trials={trials}
-        metric={metric}
-        bestTrial={bestTrial}
-        onOpen={open}
-      />
-      <TuningPlots
-        trials={trials}
-        objectiveType={String(objective.type ?? 'minimize')}
-        metric={metric}
-        parameters={names}
-        bestTrial={bestTrial}
-        onOpenTrial={open}
-      />
-    </div>
-  );
-}
-
-function TrialsTable(props: {
-  trials: ITrial[];
-  metric: string;
-  bestTrial: number | null;
-  onOpen: (trial: number) => void;
-}): JSX.Element {
-  return (
-    <table className="jp-Kale-trials" data-testid="kale-trials">
-      <thead>
-        <tr>
-          <th>#</th>
-          <th>status</th>
-          <th>parameters</th>
-          <th>{props.metric}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.trials.map(t => (
-          <tr
-            key={t.trial}
-            className={
-              (t.trial === props.bestTrial ? 'jp-mod-best' : '') +
-              (t.run_id ? ' jp-mod-clickable' : '')
-            }
-            data-trial={t.trial}
-            data-status={t.status}
-            data-run-id={t.run_id ?? ''}
-            title={t.run_id ? `Open run ${t.run_id}` : 'Not started yet'}
-            onClick={() => props.onOpen(t.trial)}
-          >
-            <td>{t.trial}</td>
-            <td>
-              <span className={`jp-Kale-badge jp-mod-${t.status}`}>
-                {t.status}
-              </span>
-            </td>
-            <td className="jp-Kale-trialParams">
-              {formatParameters(t.parameters)}
-            </td>
-            <td>{t.objective === null ? '' : formatValue(t.objective)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function formatParameters(values: Record<string, unknown>): string {
-  return Object.entries(values)
-    .map(
-      ([k, v]) => `${k}=${typeof v === 'number' ? formatValue(v) : String(v)}`
-    )
-    .join(', ');
 }
