@@ -144,3 +144,17 @@ async def test_cancel_stops_a_running_experiment(jp_fetch, jp_root_dir):
 async def test_info_offers_experiments(jp_fetch):
     info = await fetch_json(jp_fetch, "info")
     assert "experiments" in info["capabilities"]
+
+
+async def test_server_shutdown_stops_the_running_experiments(jp_fetch, jp_root_dir, jp_serverapp):
+    name = write(jp_root_dir, load_s=3.0)
+    created = json.loads((await start(jp_fetch, path=name, max_trials=4, parallel=2)).body)
+    assert created["status"] == "running"
+    (app,) = [a for a in jp_serverapp.extension_manager.extension_apps["kale_ext"]]
+    await app.stop_extension()  # jupyter_server's shutdown hook
+    stopped = await fetch_json(jp_fetch, "experiments", created["experiment_id"])
+    assert stopped["status"] == "cancelled", stopped
+    assert all(t["status"] not in ("pending", "running") for t in stopped["trials"]), stopped["trials"]
+    # The closed tuner starts nothing more: a 4xx saying so, never a 500.
+    code, body = await error_of(jp_fetch, "experiments", method="POST", body=json.dumps({"path": name}))
+    assert (code, body["code"]) == (400, "tune.closed")
