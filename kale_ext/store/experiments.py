@@ -20,7 +20,9 @@ from ..errors import NotFoundError
 from ..runners.local.identity import driver_alive, process_token
 from .connection import Connection
 
-EXPERIMENT_COLUMNS = frozenset({"status", "finished", "error", "result", "external_id", "driver_pid", "driver_token"})
+EXPERIMENT_COLUMNS = frozenset(
+    {"status", "finished", "error", "result", "spec", "external_id", "driver_pid", "driver_token", "driver_signal"}
+)
 TRIAL_COLUMNS = frozenset({"run_id", "status", "objective", "metrics", "finished"})
 EXPERIMENT_FINAL = ("succeeded", "failed", "cancelled", "interrupted")
 INTERRUPTED = (
@@ -47,13 +49,16 @@ class Experiments:
         runner: str = "local",
         external_id: str | None = None,
         status: str = "running",
+        driver_signal: str | None = None,
     ) -> None:
-        """Recorded as driven by this process (a local experiment's driver); ``spec`` is the JSON of the spec."""
+        """Recorded as driven by this process (a local experiment's driver); ``spec`` is the JSON of the spec;
+        ``driver_signal`` (e.g. "SIGTERM") the signal on which this process cancels it cleanly, None when other
+        processes must not signal it."""
         pid = os.getpid()
         with self._conn() as c:
             c.execute(
                 "INSERT INTO experiments (experiment_id, notebook, name, runner, external_id, spec, status, created, "
-                "driver_pid, driver_token) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "driver_pid, driver_token, driver_signal) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     experiment_id,
                     os.path.abspath(notebook),
@@ -65,6 +70,7 @@ class Experiments:
                     time.time(),
                     pid,
                     process_token(pid),
+                    driver_signal,
                 ),
             )
 

@@ -161,6 +161,7 @@ def _v4(c: Connection) -> None:
             finished REAL,
             driver_pid INTEGER,                     -- the process driving a local experiment (interrupted when dead)
             driver_token TEXT,
+            driver_signal TEXT,                     -- the signal on which the driver cancels it (others may send it)
             error TEXT,
             result TEXT                             -- JSON: best trial, AutoML's best family, why it stopped
         )"""

@@ -26,6 +26,7 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ..pipeline.model import Pipeline
@@ -53,7 +54,7 @@ class ExperimentDriver(threading.Thread):
         *,
         automl: bool,
         listener: Listener | None,
-        trials: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        trials: Sequence[dict[str, Any]] = (),
     ) -> None:
         super().__init__(name=f"kale-experiment-{experiment_id}", daemon=True)
         self.runner, self.store, self.experiment_id = runner, store, experiment_id
@@ -113,6 +114,8 @@ class ExperimentDriver(threading.Thread):
                     self.cancel_running(f"the experiment stopped: {verdict[1]}")
                 return verdict
             self.fill()
+            if self.cancel_reason is not None:
+                continue  # cancelled while starting trials (the runner shut down): the top of the loop ends it
             if not self.running:
                 verdict = self.verdict()
                 return verdict or ("succeeded", "search space exhausted")
@@ -143,8 +146,8 @@ class ExperimentDriver(threading.Thread):
             free = self.spec.parallel_trial_count - len(self.running)
             budget = self.spec.max_trial_count - len(self.trials) - len(self.running)
             count = min(free, budget)
-            if count <= 0 or self.exhausted:
-                return
+            if count <= 0 or self.exhausted or self.cancel_reason is not None or self.verdict() is not None:
+                return  # (a trial that fails as it starts may end the experiment: the verdict is asked each time)
             points = self.next_points(count)
             if points is None:  # AutoML: wait for the families' trials before tuning the best one
                 return
@@ -163,8 +166,12 @@ class ExperimentDriver(threading.Thread):
             started = {t["parameters"][name] for t in self.trials.values() if t.get("stage") == "families"}
             started |= {self.trials_running_family(run_id) for run_id in self.running}
             todo = [f for f in self.spec.automl.families if f not in started]
-            if todo:
-                return [("families", {name: f}) for f in todo[:count]]
+            if todo:  # the family's own hyperparameters at the notebook's defaults, named so the result shows them
+                defaults = self.pipeline.parameters
+                return [
+                    ("families", {name: f, **{p.name: defaults[p.name] for p in self.spec.automl.families[f]}})
+                    for f in todo[:count]
+                ]
             if self.running:
                 return None
             self.family = self.best_family()
@@ -206,11 +213,11 @@ class ExperimentDriver(threading.Thread):
 
     def best_family(self) -> str | None:
         scores = self.family_scores()
-        best = None
+        best: tuple[str, float] | None = None
         for family, value in scores.items():
-            if value is not None and (best is None or self.spec.objective.better(value, scores[best])):
-                best = family
-        return best
+            if value is not None and (best is None or self.spec.objective.better(value, best[1])):
+                best = (family, value)
+        return None if best is None else best[0]
 
     def family_scores(self) -> dict[str, float | None]:
         assert self.spec.automl is not None
@@ -232,7 +239,11 @@ class ExperimentDriver(threading.Thread):
                 self.pipeline, self.notebook, RunOptions(parameters=values), listener=self._on_run
             )
         except Exception as exc:  # e.g. a value the pipeline parameter refuses: the trial fails, the experiment goes on
-            self.finish_trial({**trial, "status": "failed", "objective": None, "metrics": {}}, str(exc))
+            closed = getattr(exc, "code", None) == "run.closed"  # the runner shut down: no trial can run any more
+            status = "cancelled" if closed else "failed"
+            self.finish_trial({**trial, "status": status, "objective": None, "metrics": {}}, str(exc))
+            if closed:
+                self.request_cancel("the local runner shut down")
             return
         trial["run_id"] = run_id
         self.pending[number] = trial
@@ -248,11 +259,12 @@ class ExperimentDriver(threading.Thread):
         run = self.store.get_run(event["run_id"])
         metrics = {k: v for k, v in run["metrics"].items() if isinstance(v, int | float) and not isinstance(v, bool)}
         value = metrics.get(self.spec.objective.metric)
-        ok = run["status"] == "succeeded" and value is not None and math.isfinite(value)
+        objective = None if value is None or not math.isfinite(value) else float(value)
+        ok = run["status"] == "succeeded" and objective is not None
         status = "succeeded" if ok else "cancelled" if run["status"] == "cancelled" else "failed"
         wanted = (self.spec.objective.metric, *self.spec.objective.additional)
         kept = {k: float(metrics[k]) for k in wanted if k in metrics}
-        self.finish_trial({**trial, "status": status, "objective": float(value) if ok else None, "metrics": kept})
+        self.finish_trial({**trial, "status": status, "objective": objective if ok else None, "metrics": kept})
 
     def finish_trial(self, trial: dict[str, Any], error: str | None = None) -> None:
         number = trial["trial"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import threading
 import time
 import uuid
@@ -21,14 +22,24 @@ from typing import Any
 from ..errors import NotFoundError
 from ..pipeline.model import Pipeline
 from ..runners.base import Listener
-from ..runners.local.identity import driver_alive, process_token
+from ..runners.local.identity import driver_alive, process_token, signal_process
 from ..runners.local.runner import LocalRunner
 from ..store import Store
 from .engine import ExperimentDriver
 from .space import ExperimentSpec
-from .spec import TuningError, spec_from_json, spec_to_json
+from .spec import TuningError, spec_from_json, spec_to_json, validate, with_overrides
 
 RESUMABLE = ("interrupted", "cancelled")
+
+
+class ExperimentConflictError(TuningError):
+    """The experiment is driven by another process that cannot be (or was not, in time) cancelled from here."""
+
+    status = 409
+    code = "tune.foreign"
+
+
+FINAL = ("succeeded", "failed", "cancelled", "interrupted")
 
 
 def new_experiment_id() -> str:
@@ -44,8 +55,15 @@ def load_pipeline(notebook_path: str) -> tuple[dict[str, Any], Pipeline]:
 
 
 class Tuner:
+    """``runner.cancel_signal`` (the `kale-ext tune` command's runner: "SIGTERM") is recorded with each experiment as
+    the signal on which this process cancels it, so that another process's Tuner (the Jupyter server's) can cancel
+    it by sending that signal; None: other processes cannot cancel this process's experiments."""
+
+    foreign_cancel_timeout = 30.0  # seconds a cancel of another process's experiment waits for it to end
+
     def __init__(self, runner: LocalRunner) -> None:
         self.runner = runner
+        self.driver_signal: str | None = getattr(runner, "cancel_signal", None)
         self._drivers: dict[str, ExperimentDriver] = {}
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
@@ -99,7 +117,11 @@ class Tuner:
         if not automl:  # the spec as run: the AutoML block only when its flow runs (resume reads it back so)
             spec = dataclasses.replace(spec, automl=None)
         store.create_experiment(
-            experiment_id=experiment_id, notebook=notebook, name=pipeline.name, spec=spec_to_json(spec)
+            experiment_id=experiment_id,
+            notebook=notebook,
+            name=pipeline.name,
+            spec=spec_to_json(spec),
+            driver_signal=self.driver_signal,
         )
         self._drive(store, experiment_id, notebook, pipeline, spec, automl, listener, [])
         return experiment_id
@@ -125,24 +147,59 @@ class Tuner:
             self._drivers[experiment_id] = driver
         driver.start()
 
-    def resume(self, experiment_id: str, *, listener: Listener | None = None) -> str:
+    def resume(
+        self,
+        experiment_id: str,
+        *,
+        listener: Listener | None = None,
+        max_trials: int | None = None,
+        parallel: int | None = None,
+    ) -> str:
         """Continue an interrupted or cancelled experiment under the same id: its finished trials are told to a fresh
-        suggester, and trials run until its budget or a stop rule ends it (the notebook is analyzed again)."""
+        suggester, and trials run until its budget or a stop rule ends it (the notebook is analyzed again).
+        ``max_trials`` (more than the trials finished) and ``parallel`` change its counts; like Katib's restart, a
+        larger ``max_trials`` also continues an experiment that succeeded by reaching maxTrialCount."""
         store = self._store_of(experiment_id)
         row = store.experiment_row(experiment_id)
-        if row["status"] not in RESUMABLE:
+        trials = store.trial_rows(experiment_id)
+        finished = sum(t["status"] in ("succeeded", "failed") for t in trials)
+        if max_trials is not None and max_trials <= finished:
             raise TuningError(
-                f"Experiment {experiment_id} is {row['status']}; only interrupted or cancelled experiments resume.",
+                f"maxTrialCount {max_trials} must be greater than the {finished} trials experiment {experiment_id} "
+                "has finished.",
+                details={"problems": [f"maxTrialCount must be greater than {finished}."]},
+            )
+        reason = json.loads(row["result"] or "{}").get("reason")
+        extended = max_trials is not None and row["status"] == "succeeded" and reason == "maxTrialCount reached"
+        if row["status"] not in RESUMABLE and not extended:
+            raise TuningError(
+                f"Experiment {experiment_id} is {row['status']}"
+                + (f" ({reason})" if reason else "")
+                + "; only interrupted or cancelled experiments resume, and one that reached maxTrialCount with a "
+                "larger maxTrialCount (--max-trials).",
                 code="tune.not_resumable",
                 details={"status": row["status"]},
             )
-        spec = spec_from_json(json.loads(row["spec"]))
         pipeline = load_pipeline(row["notebook"])[1]
+        spec = spec_from_json(json.loads(row["spec"]))
+        problems = validate(spec, pipeline)  # the notebook may have changed since: its parameters, its metrics
+        if problems:
+            raise TuningError(
+                f"Experiment {experiment_id} no longer fits its notebook: " + " ".join(problems),
+                details={"problems": problems},
+            )
+        spec = with_overrides(spec, max_trials=max_trials, parallel=parallel, pipeline=pipeline)
         pid = os.getpid()
         store.update_experiment(
-            experiment_id, status="running", finished=None, error=None, driver_pid=pid, driver_token=process_token(pid)
+            experiment_id,
+            status="running",
+            finished=None,
+            error=None,
+            spec=spec_to_json(spec),
+            driver_pid=pid,
+            driver_token=process_token(pid),
+            driver_signal=self.driver_signal,
         )
-        trials = store.trial_rows(experiment_id)
         self._drive(store, experiment_id, row["notebook"], pipeline, spec, spec.automl is not None, listener, trials)
         return experiment_id
 
@@ -164,19 +221,48 @@ class Tuner:
         """Cancel the experiment (its running trials' runs are cancelled) and return it."""
         driver = self._drivers.get(experiment_id)
         if driver is None:
-            store = self._store_of(experiment_id)
-            row = store.experiment_row(experiment_id)
-            if row["status"] == "running" and driver_alive(row["driver_pid"], row["driver_token"]):
-                raise TuningError(
-                    f"Experiment {experiment_id} is driven by another process (pid {row['driver_pid']}); cancel it "
-                    "there (Ctrl+C or SIGTERM to its kale-ext tune).",
-                    code="tune.foreign",
-                    details={"driver_pid": row["driver_pid"]},
-                )
-            store.recover_interrupted_experiments()
-            return store.get_experiment(experiment_id)
+            return self._cancel_foreign(experiment_id)
         driver.request_cancel()
         return self.wait(experiment_id, 60)
+
+    def _cancel_foreign(self, experiment_id: str) -> dict[str, Any]:
+        """An experiment driven by another process: send it its recorded cancel signal (after checking that the pid
+        is still the process that started it) and wait for it to end; a dead driver leaves it "interrupted"."""
+        store = self._store_of(experiment_id)
+        row = store.experiment_row(experiment_id)
+        pid, token, name = row["driver_pid"], row["driver_token"], row.get("driver_signal")
+        if row["status"] != "running" or not driver_alive(pid, token):
+            store.recover_interrupted_experiments()
+            return store.get_experiment(experiment_id)
+        sig = getattr(signal, name, None) if name else None
+        details = {"driver_pid": pid, "status": row["status"]}
+        if pid == os.getpid() or not isinstance(sig, signal.Signals):
+            raise ExperimentConflictError(
+                f"Experiment {experiment_id} is driven by another process (pid {pid}) that cannot be cancelled from "
+                "here; cancel it there.",
+                details=details,
+            )
+        try:
+            signal_process(pid, token, sig)
+        except PermissionError:
+            raise ExperimentConflictError(
+                f"Experiment {experiment_id} is driven by process {pid}, which this user may not signal; cancel it "
+                "there.",
+                details=details,
+            ) from None
+        deadline = time.monotonic() + self.foreign_cancel_timeout
+        while time.monotonic() < deadline:
+            if store.experiment_row(experiment_id)["status"] in FINAL:
+                return store.get_experiment(experiment_id)
+            if not driver_alive(pid, token):
+                store.recover_interrupted_experiments()
+            time.sleep(0.1)
+        raise ExperimentConflictError(
+            f"Experiment {experiment_id}: its driver (pid {pid}) was asked to cancel it but it is still running after "
+            f"{self.foreign_cancel_timeout:g} s.",
+            code="tune.cancel_timeout",
+            details=details,
+        )
 
     def get(self, experiment_id: str) -> dict[str, Any]:
         return self._store_of(experiment_id).get_experiment(experiment_id)

@@ -47,8 +47,9 @@ def _refuse(problems: list[str], what: str) -> None:
 def read_experiment(notebook: dict[str, Any], pipeline: Pipeline, *, backend: str = "local") -> ExperimentSpec:
     """The notebook's experiment, validated against its pipeline (TuningError with every problem)."""
     meta = notebook.get("metadata") or {}
-    kale = meta.get("kubeflow_notebook") if isinstance(meta.get("kubeflow_notebook"), dict) else {}
-    own = meta.get("kale_ext") if isinstance(meta.get("kale_ext"), dict) else {}
+    kale, own = meta.get("kubeflow_notebook"), meta.get("kale_ext")
+    kale = kale if isinstance(kale, dict) else {}
+    own = own if isinstance(own, dict) else {}
     katib = kale.get("katib_metadata")
     if not katib:
         raise TuningError(
@@ -231,6 +232,8 @@ def with_overrides(
         changes["max_trial_count"] = max_trials
         # Katib's rule maxFailedTrialCount <= maxTrialCount: a smaller budget lowers the failure budget with it.
         changes["max_failed_trial_count"] = min(spec.max_failed_trial_count, max_trials)
+        if parallel is None:  # a budget smaller than the notebook's parallelism runs its trials all at once
+            changes["parallel_trial_count"] = min(spec.parallel_trial_count, max_trials)
     if parallel is not None:
         changes["parallel_trial_count"] = parallel
     if algorithm is not None and algorithm != spec.algorithm.name:

@@ -38,7 +38,9 @@ AUTOML: dict[str, Any] = {
 }
 
 
-def objective_notebook(katib: dict[str, Any] | None = None, automl: dict[str, Any] | None = None, load_s: float = 0.0):
+def objective_notebook(
+    katib: dict[str, Any] | None = None, automl: dict[str, Any] | None = None, load_s: float = 0.0, train_s: float = 0.0
+):
     meta: dict[str, Any] = {
         "kubeflow_notebook": {"katib_metadata": copy.deepcopy(katib if katib is not None else KATIB)}
     }
@@ -46,7 +48,7 @@ def objective_notebook(katib: dict[str, Any] | None = None, automl: dict[str, An
         meta["kale_ext"] = {"automl": copy.deepcopy(automl)}
     return make_notebook(
         (["imports"], "import os\nimport time"),
-        (["pipeline-parameters"], f'x = 0.2\ny = 2\nmode = "a"\nload_s = {load_s!r}'),
+        (["pipeline-parameters"], f'x = 0.2\ny = 2\nmode = "a"\nload_s = {load_s!r}\ntrain_s = {train_s!r}'),
         (
             ["step:load"],
             "time.sleep(load_s)\n"
@@ -56,6 +58,7 @@ def objective_notebook(katib: dict[str, Any] | None = None, automl: dict[str, An
         ),
         (
             ["step:train", "prev:load"],
+            "time.sleep(train_s)\n"
             f"if x > {FAIL_ABOVE}:\n"
             "    raise ValueError('x too large')\n"
             "bonus = 1.0 if mode == 'b' else 0.0\n"

@@ -14,7 +14,7 @@ from kale_ext.analysis import analyze
 from kale_ext.runners.local import LocalRunner
 from kale_ext.store import Store
 from kale_ext.tuning.experiment import Tuner
-from kale_ext.tuning.spec import read_experiment, with_overrides
+from kale_ext.tuning.spec import TuningError, read_experiment, with_overrides
 from tests.tuning.objective import AUTOML, KATIB, loads, objective_notebook
 
 
@@ -27,8 +27,8 @@ def tuner(tmp_path):
     runner.close()
 
 
-def experiment(tmp_path, katib=None, automl=None, load_s=0.0, **overrides):
-    nb = objective_notebook(katib=katib, automl=automl, load_s=load_s)
+def experiment(tmp_path, katib=None, automl=None, load_s=0.0, train_s=0.0, **overrides):
+    nb = objective_notebook(katib=katib, automl=automl, load_s=load_s, train_s=train_s)
     path = tmp_path / "objective.ipynb"
     path.write_text(json.dumps(nb))
     pipeline = analyze(nb)
@@ -87,6 +87,7 @@ def test_random_with_a_seed_reproduces(tuner, tmp_path):
     xs = [[t["parameters"]["x"] for t in e["trials"]] for e in (first, second, other)]
     assert xs[0] == xs[1] and xs[0] != xs[2]
     assert all(0.1 <= x <= 0.5 for x in xs[0]) and first["reason"] == "maxTrialCount reached"
+    assert abs(first["best"]["parameters"]["x"] - 0.3) < 0.1  # the best region (score -10 (x - 0.3)^2) is found
     assert first["spec"]["seed"] == 11
 
 
@@ -158,7 +159,8 @@ def test_automl_runs_every_family_then_tunes_the_best(tuner, tmp_path):
     families = [t for t in exp["trials"] if t["stage"] == "families"]
     tuned = [t for t in exp["trials"] if t["stage"] == "tune"]
     assert sorted(t["parameters"]["mode"] for t in families) == ["a", "b"]
-    assert all(set(t["parameters"]) == {"mode"} for t in families)  # the notebook's defaults for the rest
+    by_family = {t["parameters"]["mode"]: t["parameters"] for t in families}  # the family's own at the defaults
+    assert by_family == {"a": {"mode": "a", "x": 0.2}, "b": {"mode": "b", "y": 2}}
     assert exp["automl"]["best_family"] == "b"
     assert exp["automl"]["families"] == {"a": pytest.approx(7.9), "b": pytest.approx(8.9)}
     assert len(tuned) == 4 and all(
@@ -173,3 +175,53 @@ def test_experiments_are_listed_per_notebook(tuner, tmp_path):
     listed = tuner.list(str(tmp_path / "objective.ipynb"))
     assert [e["experiment_id"] for e in listed] == [exp["experiment_id"]]
     assert tuner.get(exp["experiment_id"])["trials"] == exp["trials"]
+
+
+def test_a_runner_shut_down_under_the_experiment_cancels_it(tuner, tmp_path):
+    # The server stops its runner: the running trial is cancelled and no new trial can start; that is no failure.
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=6, parallelTrialCount=1), train_s=0.3)
+    events: list[dict] = []
+    eid = tuner.start(path, spec, pipeline=pipeline, listener=events.append)
+    deadline = time.time() + 60
+    while not any(e["event"] == "trial" and e["status"] == "succeeded" for e in events):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    tuner.runner.close()
+    exp = tuner.wait(eid, timeout=60)
+    assert exp["status"] == "cancelled" and exp["reason"] == "cancelled"
+    assert "failed" not in {t["status"] for t in exp["trials"]}
+
+
+def test_resume_refuses_an_experiment_its_notebook_no_longer_fits(tuner, tmp_path):
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=4, parallelTrialCount=1))
+    eid = tuner.start(path, spec, pipeline=pipeline)
+    assert tuner.cancel(eid)["status"] == "cancelled"
+    nb = json.loads(open(path).read())
+    for cell in nb["cells"]:
+        if "pipeline-parameters" in cell["metadata"].get("tags", []):
+            cell["source"] = ["y = 2\n", 'mode = "a"\n', "load_s = 0.0\n", "train_s = 0.0\n"]  # x removed
+    open(path, "w").write(json.dumps(nb))
+    with pytest.raises(TuningError) as info:
+        tuner.resume(eid)
+    assert info.value.code == "tune.invalid" and "'x' is not a pipeline parameter" in info.value.message
+    assert tuner.get(eid)["status"] == "cancelled"
+
+
+def test_a_larger_budget_continues_a_finished_experiment(tuner, tmp_path):
+    # Katib's restart: an experiment that succeeded by reaching maxTrialCount continues with a larger one.
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=3, parallelTrialCount=1))
+    eid = tuner.start(path, spec, pipeline=pipeline)
+    first = tuner.wait(eid, timeout=120)
+    assert first["status"] == "succeeded" and first["reason"] == "maxTrialCount reached"
+    with pytest.raises(TuningError) as info:
+        tuner.resume(eid)  # no larger budget: nothing to continue
+    assert info.value.code == "tune.not_resumable"
+    with pytest.raises(TuningError) as info:
+        tuner.resume(eid, max_trials=3)
+    assert "must be greater than the 3 trials" in info.value.message
+    assert tuner.resume(eid, max_trials=6, parallel=2) == eid
+    done = tuner.wait(eid, timeout=120)
+    assert done["status"] == "succeeded" and len(done["trials"]) == 6
+    assert done["spec"]["maxTrialCount"] == 6 and done["spec"]["parallelTrialCount"] == 2
+    assert [t["parameters"] for t in done["trials"][:3]] == [t["parameters"] for t in first["trials"]]
+    assert len({(t["parameters"]["x"], t["parameters"]["y"]) for t in done["trials"]}) == 6

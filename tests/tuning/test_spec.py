@@ -73,7 +73,7 @@ def test_unknown_parameter_is_named():
     katib = copy.deepcopy(KATIB)
     katib["parameters"][0]["name"] = "lr"
     [problem] = problems_of(katib)
-    assert "'lr' is not a pipeline parameter" in problem and "load_s, mode, x, y" in problem
+    assert "'lr' is not a pipeline parameter" in problem and "load_s, mode, train_s, x, y" in problem
 
 
 def test_unknown_metric_is_named():
@@ -187,8 +187,9 @@ def test_overrides_win_and_are_validated():
     assert (out.max_trial_count, out.parallel_trial_count, out.algorithm.name, out.seed) == (3, 1, "random", 7)
     assert out.max_failed_trial_count == 2 and out.parameters == spec.parameters
     assert with_overrides(spec) == spec
+    assert with_overrides(spec, max_trials=1, pipeline=pipeline).parallel_trial_count == 1  # clamped, not given
     with pytest.raises(TuningError) as info:
-        with_overrides(spec, max_trials=1, pipeline=pipeline)  # parallel 2 > 1
+        with_overrides(spec, max_trials=1, parallel=2, pipeline=pipeline)
     assert any("parallelTrialCount (2)" in p for p in info.value.details["problems"])
     with pytest.raises(TuningError):
         with_overrides(spec, algorithm="simulated-annealing", pipeline=pipeline)
@@ -211,3 +212,12 @@ def test_automl_block_and_its_rules():
     assert any("automl.families.a: the family parameter 'mode' cannot be tuned inside it" in p for p in problems)
     assert any("automl.families.c[0] (y)" in p and "greater" in p for p in problems)
     assert validate(spec, analyze(nb)) == []
+
+
+def test_bayesianoptimization_with_a_double_min_at_or_below_zero_is_named():
+    # Katib's skopt service maps every double to Real(min, max, "log-uniform"): min <= 0 fails its suggestion.
+    katib = copy.deepcopy(KATIB)
+    katib["algorithm"] = {"algorithmName": "bayesianoptimization"}
+    katib["parameters"][0]["feasibleSpace"] = {"min": "0", "max": "0.5"}
+    problems = problems_of(katib)
+    assert len(problems) == 1 and "x" in problems[0] and "min" in problems[0], problems
