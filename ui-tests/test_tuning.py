@@ -7,7 +7,9 @@ tuning-trials.png, tuning-plots.png."""
 from __future__ import annotations
 
 import json
+import shutil
 
+from conftest import REPO_ROOT
 from pages import KalePage, code_cell, write_notebook
 from playwright.sync_api import expect
 
@@ -171,3 +173,28 @@ def test_a_kale_notebook_shows_its_experiment_cancel_and_refusals(page, jupyter_
     alert = kale.tuning.locator(".jp-Kale-status.jp-mod-error")
     expect(alert).to_contain_text("bogus_setting", timeout=30_000)
     expect(alert.locator("li")).to_have_count(1)
+
+
+def test_the_svm_example_shows_its_experiment_and_runs_automl(page, jupyter_lab, artifacts):
+    shutil.copy(REPO_ROOT / "examples" / "svm_tuning.ipynb", jupyter_lab["root"] / "svm_tuning.ipynb")
+    kale = KalePage(page, jupyter_lab).open_notebook("svm_tuning.ipynb")
+    kale.open_tuning()
+    # The example's Kale-format experiment, as written in the notebook.
+    expect(kale.tuning_param("C").get_by_label("Tune C")).to_be_checked(timeout=30_000)
+    expect(kale.tuning_field("C", "min")).to_have_value("0.01")
+    expect(kale.tuning_field("gamma", "max")).to_have_value("1")
+    expect(kale.tuning.get_by_label("Objective metric")).to_have_value("accuracy")
+    expect(kale.tuning.get_by_label("Objective direction")).to_have_value("maximize")
+    # AutoML from its kale_ext metadata: every family once, then the best family tuned with the rest of the budget.
+    kale.tuning.get_by_label("Max trials", exact=True).fill("4")
+    kale.tuning.get_by_label("AutoML").check()
+    kale.tuning.get_by_test_id("kale-tuning-start").click()
+    expect(kale.experiment).to_have_attribute("data-status", "succeeded", timeout=300_000)
+    expect(kale.trial_rows()).to_have_count(4)
+    family = kale.experiment.get_by_test_id("kale-tuning-family")
+    expect(family).to_contain_text("Best family:")
+    for name in ("svm", "logreg", "rf"):
+        expect(family).to_contain_text(name)
+    stages = kale.trial_rows().locator("td:first-child").evaluate_all("cells => cells.map(c => c.title)")
+    assert stages.count("AutoML stage: families") == 3 and stages.count("AutoML stage: tune") == 1, stages
+    kale.experiment.screenshot(path=str(artifacts / "tuning-automl.png"))

@@ -4,13 +4,19 @@ import {
   IPipelineShape,
   ITuningForm,
   paramKey,
+  readAutoML,
   readKatib,
   syncParameters,
   typeForDefault,
   writeKatib
 } from '../model/tuning';
 import { checkForm } from '../model/tuning-checks';
-import { bestSoFar, objectivePlot, parameterPlot } from '../model/tuning-plots';
+import {
+  bestSoFar,
+  objectivePlot,
+  parameterPlot,
+  variedParameters
+} from '../model/tuning-plots';
 
 const PIPELINE: IPipelineShape = {
   parameters: { C: 1.0, GAMMA: 0.1, DEPTH: 3, FAMILY: 'svm' },
@@ -276,6 +282,37 @@ describe('tuning plots', () => {
     expect(objectivePlot(trials.slice(3), 'maximize', null, box)).toBeNull();
   });
 
+  it('plots the parameters the scored trials varied', () => {
+    expect(variedParameters(trials)).toEqual(['C', 'K']);
+    const automl = [
+      {
+        trial: 1,
+        status: 'succeeded',
+        parameters: { family: 'svm', C: 1 },
+        objective: 0.9
+      },
+      {
+        trial: 2,
+        status: 'succeeded',
+        parameters: { family: 'rf', depth: 3 },
+        objective: 0.8
+      },
+      {
+        trial: 3,
+        status: 'succeeded',
+        parameters: { family: 'svm', C: 4 },
+        objective: 0.7
+      },
+      {
+        trial: 4,
+        status: 'failed',
+        parameters: { family: 'rf', depth: 5 },
+        objective: null
+      }
+    ];
+    expect(variedParameters(automl)).toEqual(['family', 'C']);
+  });
+
   it('plots numbers on a linear axis and categories evenly spaced', () => {
     const numeric = parameterPlot(trials, 'C', 2, box)!;
     const xs = numeric.dots.map(d => d.x);
@@ -286,6 +323,8 @@ describe('tuning plots', () => {
     expect(cats.categories).toEqual(['a', 'b']);
     expect(cats.dots[0].x).toBe(cats.dots[1].x); // trials 1 and 2 both chose "a"
     expect(cats.labels.xMin).toBe('a');
+    expect(cats.categoryX).toEqual([cats.dots[0].x, cats.dots[2].x]); // trial 3 chose "b"
+    expect(numeric.categoryX).toEqual([]);
   });
 });
 
@@ -336,5 +375,30 @@ describe('tuning metadata', () => {
     expect(
       syncParameters(next, { parameters: { C: 1.0, SEED: 4 }, metrics: [] })
     ).toBe(next);
+  });
+});
+
+describe('tuning AutoML', () => {
+  it("reads the model families of the notebook's kale_ext metadata", () => {
+    const meta: Record<string, unknown> = {
+      kale_ext: {
+        version: 1,
+        automl: { parameter: 'model_family', families: { svm: [], rf: [] } }
+      }
+    };
+    const model = {
+      getMetadata: (k: string) => meta[k],
+      setMetadata: (k: string, v: unknown) => {
+        meta[k] = v;
+      }
+    };
+    expect(readAutoML(model)).toEqual({
+      parameter: 'model_family',
+      families: ['svm', 'rf']
+    });
+    meta.kale_ext = { version: 1, pipeline_mode: true };
+    expect(readAutoML(model)).toBeNull();
+    meta.kale_ext = { automl: { parameter: 'model_family', families: {} } };
+    expect(readAutoML(model)).toBeNull();
   });
 });

@@ -143,7 +143,13 @@ export function parameterPlot(
   name: string,
   bestTrial: number | null,
   box: IPlotBox
-): { dots: IDot[]; labels: IAxisLabels; categories: string[] } | null {
+): {
+  dots: IDot[];
+  labels: IAxisLabels;
+  categories: string[];
+  /** Where each category sits on the x axis (empty for numbers). */
+  categoryX: number[];
+} | null {
   const points = scored(trials).filter(t => t.parameters[name] !== undefined);
   if (points.length === 0) {
     return null;
@@ -167,6 +173,7 @@ export function parameterPlot(
       best: p.trial === bestTrial
     })),
     categories,
+    categoryX: categories.map((_, i) => x(i)),
     labels: {
       xMin: numeric ? formatValue(x0) : categories[0],
       xMax: numeric ? formatValue(x1) : categories[categories.length - 1],
@@ -174,4 +181,19 @@ export function parameterPlot(
       yMax: formatValue(y1)
     }
   };
+}
+
+/** The parameters worth a scatter: those the scored trials ran with at least two values of, in the order first seen
+ * (under AutoML the family parameter and the hyperparameters of the families tried, not only the first family's). */
+export function variedParameters(trials: readonly ITrialPoint[]): string[] {
+  const values = new Map<string, Set<string>>();
+  for (const t of scored(trials)) {
+    for (const [name, value] of Object.entries(t.parameters)) {
+      if (!values.has(name)) {
+        values.set(name, new Set());
+      }
+      values.get(name)!.add(JSON.stringify(value));
+    }
+  }
+  return [...values].filter(([, seen]) => seen.size > 1).map(([name]) => name);
 }

@@ -251,3 +251,19 @@ export function syncParameters(
   }
   return { ...form, parameters: [...kept, ...added] };
 }
+
+/** AutoML's model families from the notebook's own `kale_ext.automl` ({"parameter", "families": {name: [...]}}), or
+ * null when it defines none: the view then offers no AutoML. */
+export function readAutoML(
+  model: IMetadataModel
+): { parameter: string; families: string[] } | null {
+  const own = model.getMetadata('kale_ext');
+  const automl = isObject(own) ? own.automl : undefined;
+  if (!isObject(automl) || typeof automl.parameter !== 'string') {
+    return null;
+  }
+  const families = isObject(automl.families)
+    ? Object.keys(automl.families)
+    : [];
+  return families.length > 0 ? { parameter: automl.parameter, families } : null;
+}

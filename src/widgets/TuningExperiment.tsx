@@ -5,7 +5,7 @@
 import React from 'react';
 
 import { IExperiment, ITrial } from '../api/types';
-import { formatValue } from '../model/tuning-plots';
+import { formatValue, variedParameters } from '../model/tuning-plots';
 import { TuningPlots } from './TuningPlots';
 
 export function ExperimentView(props: {
@@ -15,8 +15,7 @@ export function ExperimentView(props: {
   const e = props.experiment;
   const objective = (e.spec.objective ?? {}) as Record<string, unknown>;
   const metric = String(objective.objectiveMetricName ?? 'objective');
-  const specParams = Array.isArray(e.spec.parameters) ? e.spec.parameters : [];
-  const names = specParams.map((p: any) => String(p.name));
+  const names = variedParameters(e.trials);
   const bestTrial = e.best?.trial ?? null;
   const trials = [...e.trials].sort((a, b) => a.trial - b.trial);
   const open = (trial: number) => {
@@ -46,6 +45,15 @@ export function ExperimentView(props: {
           Best: trial {e.best.trial}, {metric} ={' '}
           {e.best.objective === null ? '–' : formatValue(e.best.objective)} (
           {formatParameters(e.best.parameters)})
+        </p>
+      )}
+      {e.automl && (
+        <p className="jp-Kale-tuningBest" data-testid="kale-tuning-family">
+          Best family: {e.automl.best_family ?? '–'} (
+          {Object.entries(e.automl.families)
+            .map(([f, v]) => `${f} ${v === null ? '–' : formatValue(v)}`)
+            .join(', ')}
+          )
         </p>
       )}
       {e.reason && <p className="jp-Kale-hint">Stopped: {e.reason}</p>}
@@ -83,9 +91,9 @@ function TrialsTable(props: {
       <thead>
         <tr>
           <th>#</th>
-          <th>status</th>
+          <th title="status">st.</th>
           <th>parameters</th>
-          <th>{props.metric}</th>
+          <th title={props.metric}>{props.metric}</th>
         </tr>
       </thead>
       <tbody>
@@ -102,14 +110,22 @@ function TrialsTable(props: {
             title={t.run_id ? `Open run ${t.run_id}` : 'Not started yet'}
             onClick={() => props.onOpen(t.trial)}
           >
-            <td>{t.trial}</td>
+            <td title={t.stage ? `AutoML stage: ${t.stage}` : undefined}>
+              {t.trial}
+              {t.stage === 'families' ? '*' : ''}
+            </td>
             <td>
-              <span className={`jp-Kale-badge jp-mod-${t.status}`}>
-                {t.status}
-              </span>
+              <span
+                className={`jp-Kale-statusDot jp-mod-${t.status}`}
+                title={t.status}
+                aria-label={t.status}
+                role="img"
+              />
             </td>
             <td className="jp-Kale-trialParams">
-              {formatParameters(t.parameters)}
+              {Object.entries(t.parameters).map(([k, v]) => (
+                <span key={k}>{formatParameters({ [k]: v })}</span>
+              ))}
             </td>
             <td>{t.objective === null ? '' : formatValue(t.objective)}</td>
           </tr>

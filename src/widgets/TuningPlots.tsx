@@ -72,7 +72,16 @@ export function TuningPlots(props: {
               role="img"
               aria-label={`${props.metric} against ${name}`}
             >
-              <Axes box={SMALL} labels={plot.labels} x={name} y="" />
+              <Axes
+                box={SMALL}
+                labels={plot.labels}
+                x={name}
+                y=""
+                categories={plot.categories.map((c, i) => ({
+                  label: c,
+                  x: plot.categoryX[i]
+                }))}
+              />
               <Dots dots={plot.dots} onOpen={props.onOpenTrial} />
             </svg>
           );
@@ -87,20 +96,33 @@ function Axes(props: {
   labels: IAxisLabels;
   x: string;
   y: string;
+  /** Categories of a categorical axis, each labelled where it sits (instead of the two ends). */
+  categories?: Array<{ label: string; x: number }>;
 }): JSX.Element {
   const { box, labels } = props;
+  const categories = props.categories ?? [];
   const bottom = box.height - box.pad;
   const right = box.width - box.pad / 2;
   return (
     <g className="jp-Kale-plotAxes">
       <line x1={box.pad} y1={bottom} x2={right} y2={bottom} />
       <line x1={box.pad} y1={box.pad / 2} x2={box.pad} y2={bottom} />
-      <text x={box.pad} y={bottom + 11} textAnchor="start">
-        {labels.xMin}
-      </text>
-      <text x={right} y={bottom + 11} textAnchor="end">
-        {labels.xMax}
-      </text>
+      {categories.length > 0 ? (
+        categories.map(c => (
+          <text key={c.label} x={c.x} y={bottom + 11} textAnchor="middle">
+            {c.label}
+          </text>
+        ))
+      ) : (
+        <>
+          <text x={box.pad} y={bottom + 11} textAnchor="start">
+            {labels.xMin}
+          </text>
+          <text x={right} y={bottom + 11} textAnchor="end">
+            {labels.xMax}
+          </text>
+        </>
+      )}
       <text x={(box.pad + right) / 2} y={box.height - 2} textAnchor="middle">
         {props.x}
       </text>

@@ -20,6 +20,7 @@ import {
   formToKatib,
   IPipelineShape,
   ITuningForm,
+  readAutoML,
   readKatib,
   syncParameters,
   writeKatib
@@ -99,6 +100,9 @@ export function TuningView(props: {
     }
   };
 
+  const families = ready && model ? readAutoML(model) : null;
+  const [automl, setAutoml] = useState(false);
+
   const [experiment, setExperiment] = useState<IExperiment | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [problems, setProblems] = useState<string[]>([]);
@@ -141,7 +145,10 @@ export function TuningView(props: {
       if (pipeline.model?.dirty) {
         await pipeline.panel.context.save(); // the server reads the experiment from the saved notebook
       }
-      return startExperiment({ path: pipeline.path });
+      return startExperiment({
+        path: pipeline.path,
+        automl: automl && families !== null
+      });
     });
   const cancel = () =>
     act(() => cancelExperiment((experiment as IExperiment).experiment_id));
@@ -174,6 +181,22 @@ export function TuningView(props: {
             disabled={busy || running}
             onChange={change}
           />
+          {families && (
+            <label
+              className="jp-Kale-tuningAutoML"
+              title={`First run every family of ${families.parameter} once at the notebook's defaults, in parallel, then tune the best one's hyperparameters with the remaining trials.`}
+            >
+              <input
+                type="checkbox"
+                checked={automl}
+                disabled={busy || running}
+                aria-label="AutoML"
+                onChange={ev => setAutoml(ev.target.checked)}
+              />
+              AutoML: try every {families.parameter} (
+              {families.families.join(', ')}), then tune the best
+            </label>
+          )}
           <div className="jp-Kale-tuningActions">
             <button
               className="jp-mod-styled jp-mod-accept"
