@@ -124,6 +124,14 @@ async def test_bad_requests_are_4xx(jp_fetch, jp_root_dir):
     assert (code, body["code"]) == (403, "path.forbidden")
     code, body = await error_of(jp_fetch, "experiments", method="POST", body=json.dumps({"path": "missing.ipynb"}))
     assert code == 400 and body["code"].startswith("notebook.")
+    name = write(jp_root_dir)
+    code, body = await error_of(jp_fetch, "experiments", method="POST", body=json.dumps({"path": name, "automl": True}))
+    assert (code, body["code"]) == (400, "tune.no_automl")  # no model families in the notebook's kale_ext metadata
+    code, body = await error_of(
+        jp_fetch, "experiments", method="POST", body=json.dumps({"path": name, "algorithm": "hyperband"})
+    )
+    assert (code, body["code"]) == (400, "tune.invalid") and any("hyperband" in p for p in body["details"]["problems"])
+    assert (await fetch_json(jp_fetch, "experiments", params={"path": name}))["experiments"] == []  # nothing started
     for parts, kw in ((("no-such-id",), {}), (("no-such-id", "cancel"), {"method": "POST", "body": "{}"})):
         code, body = await error_of(jp_fetch, "experiments", *parts, **kw)
         assert code == 404, (parts, body)
