@@ -388,6 +388,50 @@ class KalePage:
         self.page.locator(".lm-Menu-item", has_text="Theme").first.hover()
         self.page.locator(".lm-Menu-item", has_text=name).first.click()
 
+    # --- tuning: the Tuning view of the Pipeline panel -----------------------------------------------------------------
+    @property
+    def tuning(self) -> Locator:
+        return self.panel.get_by_test_id("kale-tuning")
+
+    def open_tuning(self) -> Locator:
+        toggle = self.tuning.get_by_test_id("kale-tuning-toggle")
+        expect(toggle).to_be_visible(timeout=30_000)
+        if toggle.get_attribute("aria-expanded") != "true":
+            toggle.click()
+        expect(self.tuning_form).to_be_visible(timeout=30_000)
+        return self.tuning
+
+    @property
+    def tuning_form(self) -> Locator:
+        return self.tuning.get_by_test_id("kale-tuning-form")
+
+    def tuning_param(self, name: str) -> Locator:
+        return self.tuning_form.locator(f'[data-testid="kale-tuning-param"][data-name="{name}"]')
+
+    def tune_parameter(self, name: str, type_: str, **fields: str) -> None:
+        """Tick a parameter, pick its type and type its fields (min, max, step, values) into the form."""
+        row = self.tuning_param(name)
+        box = row.get_by_label(f"Tune {name}")
+        if not box.is_checked():
+            box.check()
+        row.get_by_label(f"Type of {name}").select_option(type_)
+        for field, value in fields.items():
+            self.tuning_field(name, field).fill(value)
+
+    def tuning_field(self, name: str, field: str) -> Locator:
+        return self.tuning_param(name).get_by_label(f"{field} of {name}", exact=True)
+
+    def field_error(self, field: Locator) -> Locator:
+        """The message shown beside a form field (in the same label)."""
+        return field.locator("xpath=ancestor::label[1]").locator(".jp-Kale-fieldError")
+
+    @property
+    def experiment(self) -> Locator:
+        return self.tuning.get_by_test_id("kale-experiment")
+
+    def trial_rows(self) -> Locator:
+        return self.experiment.get_by_test_id("kale-trials").locator("tbody tr")
+
     def screenshot(self, path: Path) -> None:
         self.page.screenshot(path=str(path))
 

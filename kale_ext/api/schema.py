@@ -23,6 +23,7 @@ from .info import ErrorBody, ServerInfo
 from .lineage import ExploreRequest, ExploreResult, RunLineage
 from .models import DeployModelRequest, DeployResult, ModelsView, ModelVersion, ServableList, ServedModel
 from .runs import LogChunk, Run, RunList, RunStep, RunSummary, StartRunRequest, StepError
+from .tuning import Experiment, ExperimentList, StartExperimentRequest, Trial
 
 # Every model a client sends or receives (the models they reference are exported with them).
 MODELS: tuple[type, ...] = (
@@ -50,6 +51,10 @@ MODELS: tuple[type, ...] = (
     RunLineage,
     ExploreRequest,
     ExploreResult,
+    StartExperimentRequest,
+    Experiment,
+    ExperimentList,
+    Trial,
 )
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("api.schema.json")

@@ -7,7 +7,9 @@ the Kubeflow Pipelines runner, which reports itself disabled, with the reason, u
 is configured). Backends are Configurables built with the app's config (``c.LocalRunner.max_processes = 4``,
 ``c.KfpRunner.host = ...``); GET info's capabilities are the union of theirs and its ``backends`` lists each of them.
 The serving manager class is an admin setting too (``c.KaleExtApp.serving_manager_class``); when it cannot be
-imported the server still starts, without the "models" capability, and /kale/v1/models answers 503 saying why.
+imported the server still starts, without the "models" capability, and /kale/v1/models answers 503 saying why. The
+tuning engine likewise (``c.KaleExtApp.tuner_class``: one Tuner over the default runner, closed at shutdown; without it
+no "experiments" capability and /kale/v1/experiments answers 503).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from traitlets.utils.importstring import import_item
 from .. import __version__
 from ..runners.backends import Backends
 from ..runners.base import Runner
+from .experiments import TUNER_SETTING, experiments_routes
 from .handlers import AnalyzeHandler, InfoHandler
 from .lineage import lineage_routes
 from .models import models_routes
@@ -38,6 +41,7 @@ def _routes() -> list[tuple[str, type]]:
         *runs_routes(API_PREFIX),
         *lineage_routes(API_PREFIX),
         *models_routes(API_PREFIX),
+        *experiments_routes(API_PREFIX),
     ]
 
 
@@ -74,6 +78,14 @@ class KaleExtApp(ExtensionApp):
         "inference endpoints are plain HTTP, as KServe's are).",
     )
     serving_port = Integer(8080, config=True, help="The port of the local model server the Models panel starts.")
+    # A dotted name for the same reason as the serving manager's: a server whose tuning engine cannot be imported
+    # still serves everything else (without the "experiments" capability; /kale/v1/experiments answers 503).
+    tuner_class = DottedObjectName(
+        "kale_ext.tuning.experiment.Tuner",
+        config=True,
+        help="The tuning engine behind /kale/v1/experiments and the Tuning view, as a dotted name: built once at "
+        "start-up as CLASS(runner) over the default runner, closed at shutdown (default: the local Tuner).",
+    )
 
     def initialize_settings(self) -> None:
         # Backends are Configurables: built with the app's config (the Type traits checked each class is a Runner).
@@ -81,13 +93,21 @@ class KaleExtApp(ExtensionApp):
         others = [cast("type[Any]", _class(c))(parent=self, log=self.log) for c in self.backend_classes]
         backends = Backends([runner, *others])
         serving = self._serving_managers(runner)
-        capabilities = ["analyze", *backends.capabilities(), *(["models"] if serving else [])]
+        tuner, tuner_reason = self._tuner(runner)
+        capabilities = [
+            "analyze",
+            *backends.capabilities(),
+            *(["models"] if serving else []),
+            *(["experiments"] if tuner is not None else []),
+        ]
         self.settings.update(
             {
                 "kale_ext_version": __version__,
                 RUNNER_SETTING: runner,
                 BACKENDS_SETTING: backends,
                 SERVING_SETTING: serving,
+                TUNER_SETTING: tuner,
+                TUNER_SETTING + "_reason": tuner_reason,
                 "kale_ext_capabilities": capabilities,
             }
         )
@@ -101,14 +121,28 @@ class KaleExtApp(ExtensionApp):
             return None
         return ServingManagers(manager_class, runner, host=self.serving_host, port=self.serving_port)
 
+    def _tuner(self, runner: Runner) -> tuple[Any, str | None]:
+        """The server's one Tuner over the default runner, or None and why (its class cannot be imported)."""
+        try:
+            tuner_class = import_item(self.tuner_class)
+        except (ImportError, AttributeError, ValueError) as exc:
+            self.log.warning("kale_ext: tuning is off: cannot load the tuner class (%s).", exc)
+            return None, f"cannot load the tuner class {self.tuner_class} ({exc})"
+        return tuner_class(runner), None
+
     def initialize_handlers(self) -> None:
         self.handlers.extend(_routes())
 
     async def stop_extension(self) -> None:
-        """jupyter_server's shutdown hook: cancel the active runs (reason "server stopped") and stop their processes."""
+        """jupyter_server's shutdown hook: stop the experiments' drivers (their trials are runs: the backends then cancel
+        them, reason "server stopped") and stop the runs' processes."""
+        loop = asyncio.get_running_loop()
+        tuner = self.settings.get(TUNER_SETTING)
+        if tuner is not None:
+            await loop.run_in_executor(None, tuner.close)
         backends = self.settings.get(BACKENDS_SETTING)
         if backends is not None:
-            await asyncio.get_running_loop().run_in_executor(None, backends.close)
+            await loop.run_in_executor(None, backends.close)
 
 
 def _class(value: Any) -> type:

@@ -7,6 +7,8 @@ import {
   IDeployModelRequest,
   IDeployResult,
   IExploreResult,
+  IExperiment,
+  IExperimentList,
   ILogChunk,
   IModelsView,
   IServableList,
@@ -15,6 +17,7 @@ import {
   IRunList,
   IRunSummary,
   IServerInfo,
+  IStartExperimentRequest,
   IStartRunRequest
 } from './types';
 
@@ -28,7 +31,9 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string
+    message: string,
+    /** The error body's details (tune.invalid: {"problems": [...]}). */
+    readonly details: Record<string, unknown> = {}
   ) {
     super(message);
     this.name = 'ApiError';
@@ -69,7 +74,8 @@ export async function requestAPI<T>(
     throw new ApiError(
       response.status,
       body.code ?? `http.${response.status}`,
-      body.message ?? `${response.status} ${response.statusText}`
+      body.message ?? `${response.status} ${response.statusText}`,
+      (body.details ?? {}) as Record<string, unknown>
     );
   }
   return data as T;
@@ -198,4 +204,39 @@ export async function stopModel(
   await requestAPI<null>(`${target}?${notebookQuery(notebookPath)}`, {
     method: 'DELETE'
   });
+}
+
+/** GET /kale/v1/experiments?path=NB: the notebook's tuning experiments, newest first. */
+export async function listExperiments(
+  notebookPath: string
+): Promise<IExperiment[]> {
+  const data = await requestAPI<IExperimentList>(
+    `experiments?path=${encodeURIComponent(notebookPath)}`
+  );
+  return data.experiments;
+}
+
+/** POST /kale/v1/experiments: tune the saved notebook's experiment; 201 with it at once (trials run in the background). */
+export function startExperiment(
+  request: IStartExperimentRequest
+): Promise<IExperiment> {
+  return requestAPI<IExperiment>('experiments', {
+    method: 'POST',
+    body: JSON.stringify(request)
+  });
+}
+
+/** GET /kale/v1/experiments/ID */
+export function getExperiment(experimentId: string): Promise<IExperiment> {
+  return requestAPI<IExperiment>(
+    `experiments/${encodeURIComponent(experimentId)}`
+  );
+}
+
+/** POST /kale/v1/experiments/ID/cancel */
+export function cancelExperiment(experimentId: string): Promise<IExperiment> {
+  return requestAPI<IExperiment>(
+    `experiments/${encodeURIComponent(experimentId)}/cancel`,
+    { method: 'POST' }
+  );
 }

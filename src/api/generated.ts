@@ -31,7 +31,11 @@ export type ApiBody =
   | ModelVersion
   | RunLineage
   | ExploreRequest
-  | ExploreResult;
+  | ExploreResult
+  | StartExperimentRequest
+  | Experiment
+  | ExperimentList
+  | Trial;
 
 /**
  * GET /kale/v1/info: what the frontend checks before talking to the server. `backends`: every configured
@@ -571,6 +575,98 @@ export interface ExploreRequest {
  */
 export interface ExploreResult {
   path: string;
+}
+/**
+ * POST /kale/v1/experiments: tune the saved notebook at `path` (relative to the server root) with the experiment
+ * in its metadata (`kubeflow_notebook.katib_metadata`, Kale's format, and `kale_ext.automl`). The other fields
+ * override the notebook's values as the CLI's flags do (--max-trials, --parallel, --algorithm, --seed, --automl);
+ * null: the notebook's value.
+ */
+export interface StartExperimentRequest {
+  path: string;
+  max_trials?: number | null;
+  parallel?: number | null;
+  algorithm?: string | null;
+  seed?: number | null;
+  automl?: boolean;
+}
+/**
+ * GET /kale/v1/experiments/ID (and the answer of create and cancel). `notebook` is the absolute path, `path`
+ * relative to the server root. `runner` is "local" or "katib" (`external_id`: the Katib Experiment's
+ * "namespace/name"). `spec` is the experiment as run: Katib-shaped (parameters, objective, algorithm,
+ * parallelTrialCount, maxTrialCount, maxFailedTrialCount) plus `automl` and `seed`. `reason` says why it
+ * stopped ("goal reached", "maxTrialCount reached", ...), null while it runs.
+ */
+export interface Experiment {
+  experiment_id: string;
+  notebook: string;
+  path: string | null;
+  name: string;
+  runner: string;
+  external_id: string | null;
+  status: 'cancelled' | 'failed' | 'interrupted' | 'running' | 'succeeded';
+  created: number;
+  finished: number | null;
+  error: string | null;
+  reason: string | null;
+  spec: {
+    [k: string]: unknown;
+  };
+  best: ExperimentBest | null;
+  trials: Trial[];
+  automl: AutoMLResult | null;
+}
+/**
+ * The best trial so far: its number, its run, the parameter values it ran with, its objective value.
+ */
+export interface ExperimentBest {
+  trial: number;
+  run_id: string | null;
+  parameters: {
+    [k: string]: unknown;
+  };
+  objective: number | null;
+}
+/**
+ * One trial: a pipeline run (`run_id`, null until it starts) with the suggested `parameters`; `objective` is
+ * the objective metric's value once it succeeded, `metrics` the objective and additional metrics; `stage` is
+ * AutoML's "families" or "tune" (null outside AutoML); `created` and `finished` are Unix seconds.
+ */
+export interface Trial {
+  trial: number;
+  run_id: string | null;
+  status:
+    | 'cancelled'
+    | 'failed'
+    | 'interrupted'
+    | 'pending'
+    | 'running'
+    | 'succeeded';
+  parameters: {
+    [k: string]: unknown;
+  };
+  objective: number | null;
+  metrics: {
+    [k: string]: unknown;
+  };
+  stage: string | null;
+  created: number | null;
+  finished: number | null;
+}
+/**
+ * AutoML: the family that won the first stage, and each family's objective there (null: its trial failed).
+ */
+export interface AutoMLResult {
+  best_family: string | null;
+  families: {
+    [k: string]: number | null;
+  };
+}
+/**
+ * GET /kale/v1/experiments?path=NB: the notebook's experiments, newest first.
+ */
+export interface ExperimentList {
+  experiments: Experiment[];
 }
 
 /** The REST API version this frontend speaks (kale_ext.api.API_VERSION). */

@@ -10,6 +10,8 @@ import type {
   DeployModelRequest,
   DeployResult,
   Diagnostic,
+  Experiment,
+  ExperimentList,
   ErrorBody,
   ExploreResult,
   LineageArtifact,
@@ -28,11 +30,13 @@ import type {
   RunStep,
   RunSummary,
   ServerInfo,
+  StartExperimentRequest,
   StartRunRequest,
   Step,
   StepConfig,
   StepError,
-  StepLineage
+  StepLineage,
+  Trial
 } from './generated';
 
 export { API_VERSION } from './generated';
@@ -82,6 +86,14 @@ export type ITensorSpec = TensorSpec;
 /** GET /kale/v1/runs/RUN_ID/models */
 export type IServableList = ServableList;
 export type IServable = Servable;
+
+/** POST /kale/v1/experiments */
+export type IStartExperimentRequest = StartExperimentRequest;
+/** GET /kale/v1/experiments/ID (and the answer of create and cancel) */
+export type IExperiment = Experiment;
+/** GET /kale/v1/experiments?path=NB */
+export type IExperimentList = ExperimentList;
+export type ITrial = Trial;
 
 export type Severity = Diagnostic['severity'];
 export type CellRoleName = CellRole['role'];

@@ -1,6 +1,6 @@
 /**
  * The left-sidebar "Pipeline" panel: the server handshake, then for the current notebook its Pipeline mode toggle,
- * the live DAG, diagnostics, parameters and deploy button, and its runs.
+ * the live DAG, diagnostics, parameters and deploy button, its Tuning view, and its runs.
  */
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useState } from 'react';
@@ -16,6 +16,7 @@ import { NotebookDag } from './DagPanel';
 import { DeployButton, IBackendEntry, ParametersForm } from './DeployBar';
 import { useSignals } from './hooks';
 import { RunsView } from './RunsView';
+import { TuningView } from './TuningView';
 
 /** The body of the left-sidebar "Pipeline" panel. */
 export function PipelinePanelView(props: {
@@ -80,6 +81,19 @@ function NotebookView(props: {
   const errors = diagnostics.filter(d => d.severity === 'error');
   const jump = (cell: number, line: number | null) =>
     void controller.jump(pipeline, cell, line);
+
+  const openRun = (runId: string) => {
+    setSelectedRun(runId);
+    setRefreshKey(k => k + 1);
+    // The run's detail renders below the runs list: bring it into view once it is there.
+    window.setTimeout(() => {
+      document
+        .querySelector(
+          `[data-testid="kale-run-detail"][data-run-id="${CSS.escape(runId)}"]`
+        )
+        ?.scrollIntoView({ block: 'nearest' });
+    }, 300);
+  };
 
   const deploy = async (backend: string) => {
     if (!analysis) {
@@ -196,6 +210,17 @@ function NotebookView(props: {
           )}
         </section>
       )}
+      <TuningView
+        pipeline={pipeline}
+        analysis={analysis}
+        pollInterval={settings.pollInterval}
+        unavailable={
+          props.capabilities.includes('experiments')
+            ? null
+            : 'This kale_ext server does not offer tuning (no "experiments" capability): the tuning engine could not be loaded; see the server log.'
+        }
+        onOpenRun={openRun}
+      />
       <RunsView
         path={pipeline.path}
         analysis={analysis}

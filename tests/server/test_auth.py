@@ -48,6 +48,9 @@ async def test_routes_are_registered(jp_serverapp):
         "models/sample/promote",
         "models/sample/rollback",
         "runs/sample/models",
+        "experiments",
+        "experiments/sample",
+        "experiments/sample/cancel",
         "runs/sample/lineage",
         "runs/sample/steps/sample/explore",
     )

@@ -30,7 +30,7 @@ def jp_server_config():
 
 async def test_the_configured_backend_is_built_with_the_config_and_answers_the_capabilities(jp_fetch, jp_serverapp):
     body = json.loads((await jp_fetch("kale", "v1", "info")).body)
-    assert body["capabilities"] == ["analyze", "runs", "runner:recording", "recording:replay", "models"]
+    assert body["capabilities"] == ["analyze", "runs", "runner:recording", "recording:replay", "models", "experiments"]
     runner = jp_serverapp.web_app.settings[RUNNER_SETTING]
     assert type(runner) is RecordingRunner
     assert (runner.max_processes, runner.slots.size, runner.max_parallel, runner.launcher) == (3, 3, 2, "subprocess")

@@ -63,7 +63,7 @@ async def test_info_lists_both_backends_and_the_union_of_capabilities(jp_fetch):
         {"name": "local", "enabled": True, "reason": None},
         {"name": "kfp", "enabled": True, "reason": None},
     ]
-    assert info["capabilities"] == ["analyze", "runs", "runner:local", "runner:kfp", "models"]
+    assert info["capabilities"] == ["analyze", "runs", "runner:local", "runner:kfp", "models", "experiments"]
 
 
 async def test_a_kfp_run_from_the_rest_api(jp_fetch, jp_root_dir, fake):
