@@ -57,6 +57,15 @@ class BayesianSuggester(Suggester):
         self._succeeded = 0
 
     def suggest(self, observations: Sequence[Observation], count: int) -> list[dict[str, Any]]:
+        from threadpoolctl import threadpool_limits
+
+        # The GP's matrices are tiny (one row per trial): BLAS threads only contend with the trials running beside
+        # the suggester. On this 2-core machine under load, one thread made a suggestion 3 to 6 times faster, with
+        # the same points (the tests compare them with Katib's service run unlimited).
+        with threadpool_limits(limits=1):
+            return self._suggest(observations, count)
+
+    def _suggest(self, observations: Sequence[Observation], count: int) -> list[dict[str, Any]]:
         succeeded = [obs for obs in observations if obs.value is not None]
         # Katib tells only when the number of succeeded trials grew (or nothing was told yet).
         if len(succeeded) > self._succeeded or self._succeeded == 0:
