@@ -2,7 +2,7 @@
 
     python examples/make_examples.py [OUT_DIR]
 
-Both run on data shipped with scikit-learn (no downloads), use Kale's tags (imports, functions, pipeline-parameters,
+All run on data shipped with scikit-learn (no downloads), use Kale's tags (imports, functions, pipeline-parameters,
 step:NAME, prev:NAME, skip, pipeline-metrics) and fixed random states, so their metrics are reproducible.
 """
 
@@ -210,7 +210,103 @@ print(f"best {best}: {max(svc_accuracy, knn_accuracy):.4f} accuracy, {errors} er
     "digits: PCA features, SVM and k-NN in parallel, report",
 )
 
-EXAMPLES = {"wine_classification.ipynb": WINE, "digits_pipeline.ipynb": DIGITS}
+
+def katib_parameter(name: str, kind: str, **space: object) -> dict:
+    """A Katib-shaped parameter (feasibleSpace values are strings, as Katib and Kale write them)."""
+    return {
+        "name": name,
+        "parameterType": kind,
+        "feasibleSpace": {k: v if k == "list" else str(v) for k, v in space.items()},
+    }
+
+
+SVM_PARAMETERS = [
+    katib_parameter("C", "double", min=0.01, max=100),
+    katib_parameter("gamma", "double", min=0.0001, max=1),
+]
+SVM_TUNING = notebook(
+    [
+        md(
+            "# SVM tuning\n\nA tunable model for `kale-ext tune`: the data is loaded and scaled once (the load step reads "
+            "no tuned parameter, so every trial reuses it from the cache); the train step reads C and gamma, and "
+            "`model_family` for `kale-ext tune --automl` (svm, logreg or rf, each with its own hyperparameters)."
+        ),
+        code(
+            """
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+""",
+            "imports",
+        ),
+        code(
+            """
+C = 1.0
+gamma = 0.01
+model_family = "svm"
+LR_C = 1.0
+N_ESTIMATORS = 50
+MAX_DEPTH = 6
+""",
+            "pipeline-parameters",
+        ),
+        code(
+            """
+features, labels = load_breast_cancer(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(features, labels, test_size=0.3, random_state=0, stratify=labels)
+scaler = StandardScaler().fit(X_train)
+X_train = scaler.transform(X_train)
+X_test = scaler.transform(X_test)
+""",
+            "step:load",
+        ),
+        code(
+            """
+if model_family == "svm":
+    model = SVC(C=C, gamma=gamma)
+elif model_family == "logreg":
+    model = LogisticRegression(C=LR_C, max_iter=1000)
+else:
+    model = RandomForestClassifier(n_estimators=N_ESTIMATORS, max_depth=MAX_DEPTH, random_state=0)
+model.fit(X_train, y_train)
+accuracy = float(accuracy_score(y_test, model.predict(X_test)))
+print(f"{model_family}: accuracy {accuracy:.4f}")
+""",
+            "step:train",
+            "prev:load",
+        ),
+        code("print(accuracy)", "pipeline-metrics"),
+    ],
+    "svm-tuning",
+    "breast cancer: load and scale once, train an SVM (or, with --automl, the best of svm, logreg, rf)",
+)
+SVM_TUNING["metadata"]["kubeflow_notebook"]["katib_metadata"] = {
+    "parameters": SVM_PARAMETERS,
+    "objective": {"type": "maximize", "objectiveMetricName": "accuracy"},
+    "algorithm": {"algorithmName": "random"},
+    "parallelTrialCount": 3,
+    "maxTrialCount": 12,
+    "maxFailedTrialCount": 3,
+}
+SVM_TUNING["metadata"]["kale_ext"] = {
+    "version": 1,
+    "automl": {
+        "parameter": "model_family",
+        "families": {
+            "svm": SVM_PARAMETERS,
+            "logreg": [katib_parameter("LR_C", "double", min=0.001, max=100)],
+            "rf": [
+                katib_parameter("N_ESTIMATORS", "int", min=10, max=200),
+                katib_parameter("MAX_DEPTH", "int", min=2, max=12),
+            ],
+        },
+    },
+}
+EXAMPLES = {"wine_classification.ipynb": WINE, "digits_pipeline.ipynb": DIGITS, "svm_tuning.ipynb": SVM_TUNING}
 
 
 def main(out_dir: str) -> None:

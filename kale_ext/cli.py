@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import KaleError
 
-COMMANDS = ("analyze", "run", "runs", "compile", "serve")
+COMMANDS = ("analyze", "run", "runs", "compile", "serve", "tune", "experiments")
 EXIT_USAGE = 2
 
 

@@ -4,7 +4,7 @@
 default folder (``.kale/`` beside the notebook, or ``$KALE_EXT_HOME``). Modules: connection.py (the connection,
 transactions, StoreError), schema.py (migrations by ``PRAGMA user_version``), db.py (Store: writes, cache lookups,
 recovery), records.py (the run records, in a fixed number of queries), served.py (model artifacts of runs and the
-served models' versions and traffic). Plain Python (sqlite3 only); never imports
+served models' versions and traffic), experiments.py (tuning experiments and their trials). Plain Python (sqlite3 only); never imports
 tornado or jupyter_server.
 """
 

@@ -24,6 +24,7 @@ from ..errors import NotFoundError
 from ..runners.local.identity import driver_alive, process_token
 from . import records
 from .connection import Connection, StoreError, connect
+from .experiments import Experiments
 from .schema import migrate
 from .served import ServedModels
 
@@ -66,7 +67,7 @@ STEP_COLUMNS = frozenset(
 INTERRUPTED = "The process driving this run stopped before it finished; resume it to continue."
 
 
-class Store(ServedModels):
+class Store(ServedModels, Experiments):
     def __init__(self, folder: str) -> None:
         self.folder = os.path.abspath(folder)
         self.path = os.path.join(self.folder, "kale.db")

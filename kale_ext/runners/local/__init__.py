@@ -1,7 +1,7 @@
 """The local runner: runs a pipeline on this machine, every step in its own process, independent branches in parallel.
 
 ``runner.py`` (LocalRunner, the Runner API over the store), ``driver.py`` (one run's scheduling thread),
-``slots.py`` (the runner-wide pool of step processes), ``launchers.py`` (a warm zygote that forks per step, or a fresh
+``slots.py`` (the runner-wide pool of step processes), ``inflight.py`` (one execution at a time per cache key), ``launchers.py`` (a warm zygote that forks per step, or a fresh
 interpreter per step), ``zygote.py`` (the warm process itself), ``randomstate.py`` (the random state a forked step gets),
 ``identity.py`` (which process drives a run; the store imports it).
 

@@ -25,6 +25,7 @@ from ...store import Store
 from ...syntax import literal_eval
 from ..base import Listener, RunnerError
 from .identity import kill_group
+from .inflight import InFlight
 from .launchers import SubprocessLauncher, ZygoteLauncher
 from .slots import Slots
 
@@ -43,7 +44,7 @@ class RunDriver(threading.Thread):
     """Schedules one run. All store writes of the run happen on this thread.
 
     ``options["launcher"]`` ("fork" | "subprocess") picks the launcher; ``slots`` is the runner's pool of step processes
-    (None: unbounded); ``on_finished(run_id)`` is called once the run's final status is recorded (the runner forgets the
+    (None: unbounded); ``inflight`` the runner's single-flight of cache keys (None: none); ``on_finished(run_id)`` is called once the run's final status is recorded (the runner forgets the
     driver then), so the driver needs nothing of the runner itself.
     """
 
@@ -60,9 +61,13 @@ class RunDriver(threading.Thread):
         *,
         slots: Slots | None = None,
         on_finished: Callable[[str], None] | None = None,
+        inflight: InFlight | None = None,
     ) -> None:
         super().__init__(name=f"kale-run-{run_id}", daemon=True)
         self.slots = slots
+        self.inflight = inflight
+        self.claimed: dict[str, str] = {}  # step -> the cache key this run executes (single-flight, inflight.py)
+        self.waiting_flight: set[str] = set()  # ready steps whose key another run executes now
         self.on_finished = on_finished
         self.holding: set[str] = set()  # steps whose process holds a slot
         self.waiting_slot = False  # a ready step waits for a slot of the pool
@@ -101,6 +106,9 @@ class RunDriver(threading.Thread):
         if "started" in fields:
             self.started[name] = fields["started"]
         self.store.update_step(self.run_id, name, status=status, **fields)
+        if status in ("succeeded", "cached", "failed", "cancelled", "skipped") and name in self.claimed:
+            assert self.inflight is not None
+            self.inflight.release(self.claimed.pop(name), self.run_id)  # the outcome is in the store now
         duration = None
         if "finished" in fields and name in self.started:
             duration = round(fields["finished"] - self.started[name], 3)
@@ -140,9 +148,13 @@ class RunDriver(threading.Thread):
                 self.release_slot(name)
             if self.slots is not None:
                 self.slots.withdraw(self.events)
+            if self.inflight is not None:
+                self.inflight.withdraw(self.events)
         for name in self.order:
             if self.status[name] in ("queued", "running"):
                 self.set_step(name, "cancelled", finished=time.time())
+        if self.inflight is not None:
+            self.inflight.release_all(self.run_id)
         self.store.update_run(self.run_id, status=final, finished=time.time(), error=error)
         if self.on_finished is not None:
             self.on_finished(self.run_id)
@@ -154,7 +166,7 @@ class RunDriver(threading.Thread):
                 self.stop("cancel")
             if self.stopping is None:
                 self.schedule()
-            if not self.running and not self.waiting_slot:
+            if not self.running and not self.waiting_slot and not self.waiting_flight:
                 return
             self.handle(self.events.get())
 
@@ -177,6 +189,7 @@ class RunDriver(threading.Thread):
     # -------------------------------------------------------------------------------------------------- scheduling
     def schedule(self) -> None:
         self.waiting_slot = False
+        self.waiting_flight = set()
         changed = True
         while changed:
             changed = False
@@ -206,11 +219,18 @@ class RunDriver(threading.Thread):
 
     def start_step(self, name: str) -> bool:
         """Reuse the step's cached outputs or launch its process; False when no slot of the pool is free (the driver
-        then waits for a "slot" event)."""
+        then waits for a "slot" event) or another run executes the same cache key now (it waits for "inflight")."""
         spec = self.specs[name]
         inputs = self.inputs_of(spec)
         key = cache_key(spec, self.literals, {v: a["hash"] for v, a in inputs.items()}, self.environment)
         if self.options["use_cache"] and spec.cache is not False:
+            # Claim the key before looking in the cache: the owner records its outcome before it releases the key,
+            # so a run that waited finds the step in the cache (no window in which both miss and both execute it).
+            if self.inflight is not None:
+                if not self.inflight.claim(key, self.run_id, self.events):
+                    self.waiting_flight.add(name)
+                    return False
+                self.claimed[name] = key
             hit = self.store.find_cached(key)
             if hit is not None:
                 self.reuse(name, key, hit, inputs)
@@ -331,8 +351,11 @@ class RunDriver(threading.Thread):
     def stop(self, reason: str) -> None:
         self.stopping = reason
         self.waiting_slot = False
+        self.waiting_flight = set()
         if self.slots is not None:
             self.slots.withdraw(self.events)
+        if self.inflight is not None:
+            self.inflight.withdraw(self.events)
         for name in self.order:
             if self.status[name] == "queued":
                 self.set_step(name, "cancelled", finished=time.time())

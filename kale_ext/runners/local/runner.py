@@ -27,6 +27,7 @@ from .. import params as params_mod
 from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
+from .inflight import InFlight
 from .launchers import ENV_NO_FORK, fork_available
 from .slots import Slots
 
@@ -119,6 +120,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             self.launcher = "subprocess"
         self.store = store
         self.slots = Slots(self.max_processes)
+        self.inflight = InFlight()  # one execution at a time per cache key across this runner's runs
         self._stores: dict[str, Store] = {store.folder: store} if store else {}
         if store is not None:
             store.recover_interrupted(self.name)  # this runner owns the store's local runs: it decides what died
@@ -245,6 +247,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             listener,
             slots=self.slots,
             on_finished=self._forget,
+            inflight=self.inflight,
         )
         with self._lock:
             if self._closed:

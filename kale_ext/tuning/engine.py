@@ -1,0 +1,316 @@
+"""The loop of one local experiment: trials as pipeline runs of the local runner, Katib's stop rules, AutoML's stages.
+
+Katib's loop, on one thread (``ExperimentDriver``): while fewer than parallelTrialCount trials run and the budget
+(maxTrialCount started trials) allows, ask the suggester for as many points as there are free slots, giving it every
+finished trial (a failed one with value None); each point starts a run (``runner.start`` with the point's values as
+pipeline parameters); each run that ends is a finished trial (its objective read from the run's metrics; a run that
+failed, or did not report the objective metric, is a failed trial, counted like Katib's "metrics unavailable").
+Steps that read no tuned parameter have the same cache key in every trial, so the runner executes them once
+(single-flight, runners/local/inflight.py) and the other trials reuse them.
+
+Stop rules, in Katib's order (pkg/controller.v1beta1/experiment/util/status_util.go): the goal reached -> succeeded;
+failed trials >= maxFailedTrialCount (and at least one) -> failed; maxTrialCount trials finished -> succeeded; the
+suggester has nothing left (grid exhausted) and nothing runs -> succeeded. On goal or failure the trials still running
+are cancelled (Katib leaves them running; here they would only hold cores). A cancel cancels the running trials'
+runs -> cancelled.
+
+AutoML (Kale's flow): stage "families" runs every family once with the notebook's defaults (only the family parameter
+set), then stage "tune" tunes the best family's parameters (tuning.spec.stage_parameters) with the remaining budget,
+the family parameter fixed. All store writes of the experiment happen on this thread. Never imports tornado or
+jupyter_server.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from typing import Any
+
+from ..pipeline.model import Pipeline
+from ..runners.base import Listener, RunOptions
+from ..runners.local.runner import LocalRunner
+from ..store import RUN_FINAL, Store
+from .algorithms import make_suggester
+from .space import ExperimentSpec, Observation, Parameter
+from .spec import stage_parameters
+
+FINISHED = ("succeeded", "failed")
+
+
+class ExperimentDriver(threading.Thread):
+    """Drives one experiment; ``trials`` are the recorded ones (a resume passes those of the earlier attempt)."""
+
+    def __init__(
+        self,
+        runner: LocalRunner,
+        store: Store,
+        experiment_id: str,
+        notebook: str,
+        pipeline: Pipeline,
+        spec: ExperimentSpec,
+        *,
+        automl: bool,
+        listener: Listener | None,
+        trials: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    ) -> None:
+        super().__init__(name=f"kale-experiment-{experiment_id}", daemon=True)
+        self.runner, self.store, self.experiment_id = runner, store, experiment_id
+        self.notebook, self.pipeline, self.spec = notebook, pipeline, spec
+        self.automl = automl and spec.automl is not None
+        self.listener = listener
+        self.events: queue.Queue = queue.Queue()
+        self.cancel_reason: str | None = None
+        self.trials: dict[int, dict[str, Any]] = {t["trial"]: dict(t) for t in trials if t["status"] in FINISHED}
+        self.next_trial = max((t["trial"] for t in trials), default=0) + 1
+        self.running: dict[str, int] = {}  # run_id -> trial
+        self.pending: dict[int, dict[str, Any]] = {}  # trial -> the running trial
+        self.family: str | None = None  # AutoML: the best family once stage "families" is over
+        self.suggester: Any = None
+        self.exhausted = False
+
+    # ---------------------------------------------------------------------------------------------------- plumbing
+    def notify(self, event: dict[str, Any]) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(event)
+            except Exception:
+                pass
+
+    def request_cancel(self, reason: str = "cancelled") -> None:
+        if self.cancel_reason is None:
+            self.cancel_reason = reason
+        self.events.put({"event": "cancel"})
+
+    def _on_run(self, event: dict[str, Any]) -> None:  # called on a run's driver thread
+        if event.get("event") == "run" and event.get("status") in RUN_FINAL:
+            self.events.put({"event": "run", "run_id": event["run_id"]})
+
+    # -------------------------------------------------------------------------------------------------------- main
+    def run(self) -> None:
+        self.notify({"event": "experiment", "experiment_id": self.experiment_id, "status": "running"})
+        error = None
+        try:
+            status, reason = self.drive()
+        except BaseException as exc:  # the experiment must never stay "running" because of the engine itself
+            status, reason = "failed", "error"
+            error = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+            self.cancel_running(f"the experiment failed: {error}")
+        self.store.update_experiment(
+            self.experiment_id, status=status, finished=time.time(), error=error, result=self.result(reason)
+        )
+        self.notify({"event": "experiment", "experiment_id": self.experiment_id, "status": status, "reason": reason})
+
+    def drive(self) -> tuple[str, str]:
+        while True:
+            if self.cancel_reason is not None:
+                self.cancel_running(self.cancel_reason)
+                return "cancelled", "cancelled"
+            verdict = self.verdict()
+            if verdict is not None:
+                if self.running:
+                    self.cancel_running(f"the experiment stopped: {verdict[1]}")
+                return verdict
+            self.fill()
+            if not self.running:
+                verdict = self.verdict()
+                return verdict or ("succeeded", "search space exhausted")
+            self.handle(self.events.get())
+
+    def verdict(self) -> tuple[str, str] | None:
+        """Katib's stop rules, in its order; None while the experiment goes on."""
+        finished = list(self.trials.values())
+        objective = self.spec.objective
+        if any(t["status"] == "succeeded" and objective.reached(t["objective"]) for t in finished):
+            return "succeeded", "goal reached"
+        failed = sum(t["status"] == "failed" for t in finished)
+        if failed and failed >= self.spec.max_failed_trial_count:
+            return "failed", "too many failed trials"
+        if len(finished) >= self.spec.max_trial_count:
+            return "succeeded", "maxTrialCount reached"
+        if self.automl and self.family is None and self.families_done() and not self.running:
+            if not any(t["status"] == "succeeded" for t in finished if t.get("stage") == "families"):
+                return "failed", "no model family succeeded"
+        if self.exhausted and not self.running:
+            return "succeeded", "search space exhausted"
+        return None
+
+    # ------------------------------------------------------------------------------------------------ suggestions
+    def fill(self) -> None:
+        """Start trials in the free slots, as many as the budget and the suggester allow."""
+        while True:
+            free = self.spec.parallel_trial_count - len(self.running)
+            budget = self.spec.max_trial_count - len(self.trials) - len(self.running)
+            count = min(free, budget)
+            if count <= 0 or self.exhausted:
+                return
+            points = self.next_points(count)
+            if points is None:  # AutoML: wait for the families' trials before tuning the best one
+                return
+            if not points:
+                self.exhausted = True
+                return
+            for stage, values in points:
+                self.start_trial(stage, values)
+
+    def next_points(self, count: int) -> list[tuple[str | None, dict[str, Any]]] | None:
+        if not self.automl:
+            return [(None, p) for p in self.suggest(self.spec.parameters, {}, None, count)]
+        assert self.spec.automl is not None
+        name = self.spec.automl.parameter
+        if self.family is None:
+            started = {t["parameters"][name] for t in self.trials.values() if t.get("stage") == "families"}
+            started |= {self.trials_running_family(run_id) for run_id in self.running}
+            todo = [f for f in self.spec.automl.families if f not in started]
+            if todo:  # the family's own hyperparameters at the notebook's defaults, named so the result shows them
+                defaults = self.pipeline.parameters
+                return [
+                    ("families", {name: f, **{p.name: defaults[p.name] for p in self.spec.automl.families[f]}})
+                    for f in todo[:count]
+                ]
+            if self.running:
+                return None
+            self.family = self.best_family()
+            if self.family is None:
+                return None
+        params = stage_parameters(self.spec, self.family)
+        if not params:
+            return []  # the best family has nothing to tune: done
+        return [("tune", p) for p in self.suggest(params, {name: self.family}, "tune", count)]
+
+    def suggest(
+        self, params: tuple[Parameter, ...], fixed: dict[str, Any], stage: str | None, count: int
+    ) -> list[dict[str, Any]]:
+        if self.suggester is None:
+            self.suggester = make_suggester(params, self.spec.objective, self.spec.algorithm, self.spec.seed)
+        told = [
+            Observation(
+                trial=str(t["trial"]),
+                assignments={p.name: t["parameters"][p.name] for p in params},
+                value=t["objective"] if t["status"] == "succeeded" else None,
+                metrics=t.get("metrics") or {},
+            )
+            for t in sorted(self.trials.values(), key=lambda t: t["trial"])
+            if t.get("stage") == stage and all(p.name in t["parameters"] for p in params)
+        ]
+        by_name = {p.name: p for p in params}
+        points = self.suggester.suggest(told, count)
+        return [{**fixed, **{k: by_name[k].value(v) for k, v in point.items()}} for point in points[:count]]
+
+    def families_done(self) -> bool:
+        assert self.spec.automl is not None
+        name = self.spec.automl.parameter
+        done = {t["parameters"].get(name) for t in self.trials.values() if t.get("stage") == "families"}
+        return all(f in done for f in self.spec.automl.families)
+
+    def trials_running_family(self, run_id: str) -> Any:
+        assert self.spec.automl is not None
+        return self.pending[self.running[run_id]]["parameters"].get(self.spec.automl.parameter)
+
+    def best_family(self) -> str | None:
+        scores = self.family_scores()
+        best = None
+        for family, value in scores.items():
+            if value is not None and (best is None or self.spec.objective.better(value, scores[best])):
+                best = family
+        return best
+
+    def family_scores(self) -> dict[str, float | None]:
+        assert self.spec.automl is not None
+        name = self.spec.automl.parameter
+        scores: dict[str, float | None] = {f: None for f in self.spec.automl.families}
+        for t in self.trials.values():
+            if t.get("stage") == "families" and t["status"] == "succeeded":
+                scores[t["parameters"][name]] = t["objective"]
+        return scores
+
+    # ------------------------------------------------------------------------------------------------------ trials
+    def start_trial(self, stage: str | None, values: dict[str, Any]) -> None:
+        number = self.next_trial
+        self.next_trial += 1
+        self.store.add_trial(self.experiment_id, number, values, stage=stage)
+        trial = {"trial": number, "run_id": None, "status": "running", "parameters": values, "stage": stage}
+        try:
+            run_id = self.runner.start(
+                self.pipeline, self.notebook, RunOptions(parameters=values), listener=self._on_run
+            )
+        except Exception as exc:  # e.g. a value the pipeline parameter refuses: the trial fails, the experiment goes on
+            self.finish_trial({**trial, "status": "failed", "objective": None, "metrics": {}}, str(exc))
+            return
+        trial["run_id"] = run_id
+        self.pending[number] = trial
+        self.running[run_id] = number
+        self.store.update_trial(self.experiment_id, number, run_id=run_id, status="running")
+        self.notify_trial(trial)
+
+    def handle(self, event: dict[str, Any]) -> None:
+        if event.get("event") != "run" or event["run_id"] not in self.running:
+            return
+        number = self.running.pop(event["run_id"])
+        trial = self.pending.pop(number)
+        run = self.store.get_run(event["run_id"])
+        metrics = {k: v for k, v in run["metrics"].items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        value = metrics.get(self.spec.objective.metric)
+        ok = run["status"] == "succeeded" and value is not None and math.isfinite(value)
+        status = "succeeded" if ok else "cancelled" if run["status"] == "cancelled" else "failed"
+        wanted = (self.spec.objective.metric, *self.spec.objective.additional)
+        kept = {k: float(metrics[k]) for k in wanted if k in metrics}
+        self.finish_trial({**trial, "status": status, "objective": float(value) if ok else None, "metrics": kept})
+
+    def finish_trial(self, trial: dict[str, Any], error: str | None = None) -> None:
+        number = trial["trial"]
+        self.store.update_trial(
+            self.experiment_id,
+            number,
+            status=trial["status"],
+            objective=trial["objective"],
+            metrics=trial["metrics"],
+            finished=time.time(),
+        )
+        if trial["status"] in FINISHED:  # a cancelled trial (the experiment stops) is not an observation
+            self.trials[number] = trial
+        self.store.update_experiment(self.experiment_id, result=self.result(None))
+        self.notify_trial(trial, error)
+
+    def notify_trial(self, trial: dict[str, Any], error: str | None = None) -> None:
+        event = {
+            "event": "trial",
+            "experiment_id": self.experiment_id,
+            "trial": trial["trial"],
+            "status": trial["status"],
+            "run_id": trial["run_id"],
+            "parameters": trial["parameters"],
+            "objective": trial.get("objective"),
+            "stage": trial.get("stage"),
+            "best": self.best(),
+        }
+        if error:
+            event["error"] = error
+        self.notify(event)
+
+    def cancel_running(self, reason: str) -> None:
+        for run_id in list(self.running):
+            self.runner.request_cancel(run_id, reason)
+        while self.running:
+            self.handle(self.events.get())
+
+    # ------------------------------------------------------------------------------------------------------ result
+    def best(self) -> dict[str, Any] | None:
+        best = None
+        for t in sorted(self.trials.values(), key=lambda t: t["trial"]):
+            if t["status"] == "succeeded" and (
+                best is None or self.spec.objective.better(t["objective"], best["objective"])
+            ):
+                best = t
+        if best is None:
+            return None
+        return {k: best[k] for k in ("trial", "run_id", "parameters", "objective")}
+
+    def result(self, reason: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"best": self.best(), "reason": reason, "automl": None}
+        if self.automl:
+            scores = self.family_scores()
+            best = self.family or self.best_family()
+            out["automl"] = {"best_family": best, "families": scores}
+        return out
