@@ -223,6 +223,14 @@ def test_bayesianoptimization_tells_succeeded_trials_negated_for_maximize_and_ne
     assert len(suggester.optimizer.Xi) == 2
 
 
+def test_bayesianoptimization_after_a_failed_trial_does_not_repeat_the_running_points():
+    # Katib's service would hand back scikit-optimize's cached last batch here (nothing new to tell): duplicates.
+    suggester = make_suggester(MIXED, LOSS, Algorithm("bayesianoptimization"), seed=0)
+    first = suggester.suggest([], 2)
+    again = suggester.suggest([Observation("a", first[0], None)], 2)
+    assert again and all(point not in first for point in again)
+
+
 def test_converted_pipeline_values_are_told_as_the_lists_strings():
     params = (Parameter("n", DISCRETE, values=("1", "10", "100")), Parameter("lr", DOUBLE, "0.01", "1"))
     suggester = make_suggester(params, LOSS, Algorithm("bayesianoptimization"), seed=0)
