@@ -131,6 +131,7 @@ def test_grid_values_follow_katibs_combinations():
     assert grid_values(Parameter("d", DOUBLE, "0", "1", "0.3")) == [0.0, 0.3, 0.6, 0.9]  # nothing above max
     assert grid_values(Parameter("i", INT, "1", "5")) == [1, 2, 3, 4, 5]  # int step defaults to 1
     assert grid_values(Parameter("i", INT, "1", "6", "2")) == [1, 3, 5]
+    assert grid_values(Parameter("i", INT, "1", "6", "2.0")) == [1, 3, 5]  # a step written as a float
     assert grid_values(Parameter("c", CATEGORICAL, values=("a", "b"))) == ["a", "b"]
     with pytest.raises(ValueError):
         grid_values(Parameter("d", DOUBLE, "0", "1"))
@@ -376,3 +377,8 @@ def test_a_katib_only_algorithm_or_a_missing_library_is_a_clear_error(monkeypatc
     with pytest.raises(AlgorithmUnavailableError, match=r"pip install 'kale-ext\[tune\]'") as info:
         make_suggester(X, LOSS, Algorithm("tpe"))
     assert info.value.code == "tune.algorithm_unavailable"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optuna" else object())
+    assert validate_settings(Algorithm("tpe"), X) == [
+        "Algorithm tpe needs optuna, which is not installed: pip install 'kale-ext[tune]'."
+    ]
+    assert validate_settings(Algorithm("tpe"), X, local=False) == []  # Katib runs its own tpe

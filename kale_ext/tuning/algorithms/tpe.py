@@ -39,10 +39,10 @@ def distributions(optuna: Any, parameters: Sequence[Parameter]) -> dict[str, Any
     out: dict[str, Any] = {}
     for p in parameters:
         if p.type == INT:
-            step = int(p.step) if p.step not in (None, "") else 1  # type: ignore[arg-type]
-            out[p.name] = d.IntDistribution(int(p.min), int(p.max), step=step)  # type: ignore[arg-type]
+            int_step = int(float(p.step)) if p.step not in (None, "") else 1
+            out[p.name] = d.IntDistribution(int(p.min), int(p.max), step=int_step)  # type: ignore[arg-type]
         elif p.type == DOUBLE:
-            step = float(p.step) if p.step not in (None, "") else None  # type: ignore[arg-type]
+            step = float(p.step) if p.step not in (None, "") else None
             out[p.name] = d.FloatDistribution(float(p.min), float(p.max), step=step)  # type: ignore[arg-type]
         elif is_categorical(p):
             out[p.name] = d.CategoricalDistribution(list(p.values or ()))
