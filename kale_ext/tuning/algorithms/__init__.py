@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..space import Algorithm, Objective, Parameter
-from .base import AlgorithmUnavailableError, Suggester, raw_value
+from .base import AlgorithmUnavailableError, Suggester, drive, raw_value
 from .grid import GridSuggester, RandomSuggester, grid_size, grid_values
 from .settings import LOCAL_ALGORITHMS, SETTINGS, validate_settings
 
@@ -28,6 +28,7 @@ __all__ = [
     "SETTINGS",
     "AlgorithmUnavailableError",
     "Suggester",
+    "drive",
     "grid_size",
     "grid_values",
     "make_suggester",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kale_ext.errors import KaleError
@@ -102,3 +102,20 @@ def assignment_key(parameters: Sequence[Parameter], assignments: dict[str, Any])
 
 def is_categorical(param: Parameter) -> bool:
     return param.type in (CATEGORICAL, DISCRETE)
+
+
+def drive(
+    suggester: Suggester, fn: Callable[[dict[str, Any]], float | None], max_trials: int, parallel: int
+) -> list[Observation]:
+    """Run a suggester on an in-process objective in rounds, as Katib's controller does when a round's trials finish
+    together: ask for min(parallel, remaining) points with every finished trial so far, evaluate them, repeat until
+    max_trials trials ran or the suggester has nothing left. ``fn`` returning None is a failed trial. For benchmarks
+    and tests of the algorithms; pipelines run through the experiment engine."""
+    observations: list[Observation] = []
+    while len(observations) < max_trials:
+        points = suggester.suggest(list(observations), min(parallel, max_trials - len(observations)))
+        if not points:
+            break
+        for point in points:
+            observations.append(Observation(f"trial-{len(observations) + 1}", point, fn(point)))
+    return observations

@@ -29,8 +29,8 @@ def grid_values(param: Parameter) -> list[Any]:
     """The values grid visits for ``param``, in Katib's order (raw values: int, float, or the list's strings).
     Raises ValueError for a double without step or unreadable bounds (validate_settings reports them first)."""
     if param.type == INT:
-        step = int(param.step) if param.step not in (None, "") else 1  # type: ignore[arg-type]
-        return list(range(int(param.min), int(param.max) + 1, step))  # type: ignore[arg-type]
+        int_step = int(float(param.step)) if param.step not in (None, "") else 1
+        return list(range(int(param.min), int(param.max) + 1, int_step))  # type: ignore[arg-type]
     if param.type == DOUBLE:
         if param.step in (None, ""):
             raise ValueError(f"parameter {param.name}: grid needs a step for a double")

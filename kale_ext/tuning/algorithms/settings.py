@@ -11,6 +11,7 @@ Plain Python (stdlib only).
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Sequence
 
 from ..space import DOUBLE, INT, KATIB_ALGORITHMS, Algorithm, Parameter
@@ -94,6 +95,9 @@ def validate_settings(
             ]
         return []
     problems = _setting_problems(algorithm)
+    if local and name == "tpe" and importlib.util.find_spec("optuna") is None:
+        # Said here, with the experiment's other problems, rather than when the first trial asks for points.
+        problems.append("Algorithm tpe needs optuna, which is not installed: pip install 'kale-ext[tune]'.")
     if name == "bayesianoptimization":
         problems += _bayesian_problems(algorithm, parameters)
     elif name == "grid":
@@ -177,7 +181,7 @@ def _grid_problems(parameters: Sequence[Parameter], max_trial_count: int | None)
             continue
         if p.type in (DOUBLE, INT) and p.step not in (None, ""):
             try:
-                step = float(p.step)  # type: ignore[arg-type]
+                step = float(p.step)
             except ValueError:
                 continue  # tuning.spec reports an unreadable step
             if step <= 0 or (p.type == INT and step != int(step)):
