@@ -13,8 +13,12 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ..runners.base import Runner
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -139,6 +143,7 @@ def execute_cancel(args: argparse.Namespace) -> int:
     """Cancel through the backend that owns the run: a local run's driver process, or the KFP run (terminated)."""
     store = open_store(args)
     runner_name = store.run_row(args.run_id)["runner"]
+    runner: Runner
     if runner_name == "kfp":
         from ..runners.kfp.runner import KfpRunner
 

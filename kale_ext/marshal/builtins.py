@@ -79,12 +79,12 @@ class NumpyArraySerializer(Serializer):
 
         import numpy as np
 
-        mmap = "r" if os.path.getsize(path) >= MMAP_THRESHOLD else None  # an empty array cannot be mapped
-        value = np.load(path, mmap_mode=mmap, allow_pickle=False)
+        big = os.path.getsize(path) >= MMAP_THRESHOLD  # an empty array cannot be mapped
+        value = np.load(path, mmap_mode="r" if big else None, allow_pickle=False)
         if not value.flags.c_contiguous:
             return super().hash_saved(path)
         h = hashlib.sha256(f"{value.dtype.str}|{value.shape}|".encode())
-        h.update(memoryview(np.ascontiguousarray(value)).cast("B"))
+        h.update(np.ascontiguousarray(value).data.cast("B"))
         return "sha256:" + h.hexdigest()
 
     def load(self, path: str) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from typing import Any
 
 CATEGORIES = ("database", "runs/artifacts", "logs", "objects/snapshots", "other")
@@ -47,7 +48,7 @@ def disk_usage(folder: str) -> dict[str, dict[str, int]]:
                 st = os.lstat(path)
             except OSError:  # deleted while we walked
                 continue
-            if not os.path.stat.S_ISREG(st.st_mode):
+            if not stat.S_ISREG(st.st_mode):
                 continue
             category = category_of(os.path.relpath(path, folder).replace(os.sep, "/"))
             key = (st.st_dev, st.st_ino)
@@ -125,5 +126,5 @@ def numpy_digest(path: str) -> str | None:
         return None
     h = hashlib.sha256(f"{array.dtype.str}|{array.shape}|".encode())
     if array.size:
-        h.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+        h.update(np.ascontiguousarray(array).data.cast("B"))
     return "sha256:" + h.hexdigest()

@@ -363,7 +363,7 @@ def _collector(mc: dict[str, Any]) -> list[str]:
 def job_schema_problems(manifest: dict[str, Any], k8s_version: str = "1.33") -> list[str]:
     """The trial template's Job against the Kubernetes schema (kubernetes_validate, strict: unknown fields are errors),
     with ``${trialParameters.X}`` replaced by a value the way Katib's validator does; the name Katib gives it is set."""
-    import kubernetes_validate  # type: ignore[import-untyped]  # the test extra's library ships no types
+    import kubernetes_validate  # the test extra's library (it ships no types: see pyproject's mypy overrides)
 
     job = copy.deepcopy(manifest["spec"]["trialTemplate"]["trialSpec"])
     text = PARAM_REF.sub("test-value", json.dumps(job))
