@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -83,20 +82,11 @@ def write_manifest(manifest: dict[str, Any], path: str | Path) -> Path:
 
 
 def _custom_objects(api_client: Any) -> Any:
-    try:
-        from kubernetes import client, config
-    except ImportError:
-        raise KServeError("deploying to KServe needs the kubernetes client: pip install 'kale-ext[kserve]'") from None
-    if api_client is None:
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            try:
-                # KUBECONFIG read now, not when kubernetes was imported (a long-lived Jupyter server may set it later)
-                config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
-            except (config.ConfigException, OSError) as exc:
-                raise KServeError(f"no Kubernetes configuration (in-cluster or kubeconfig): {exc}") from None
-        api_client = client.ApiClient()
+    from ..kube import api_client as kube_api_client
+
+    api_client = kube_api_client(api_client, fail=KServeError, needed_for="deploying to KServe")
+    from kubernetes import client
+
     return client.CustomObjectsApi(api_client)
 
 

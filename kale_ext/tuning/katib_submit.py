@@ -260,21 +260,15 @@ def _create(core: Any, custom: Any, configmap: dict[str, Any], experiment: dict[
 
 
 def _apis(api_client: Any) -> tuple[Any, Any]:
-    try:
-        from kubernetes import client, config
-    except ImportError:
-        raise KatibError("submitting to Katib needs the kubernetes client: pip install 'kale-ext[kserve]'") from None
-    if api_client is None:
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            try:
-                config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
-            except (config.ConfigException, OSError) as exc:
-                raise KatibError(
-                    f"no Kubernetes configuration (in-cluster or kubeconfig): {exc}; set KUBECONFIG, or use --emit FILE"
-                ) from None
-        api_client = client.ApiClient()
+    from ..kube import api_client as kube_api_client
+
+    def fail(reason: str) -> KatibError:
+        hint = "; set KUBECONFIG, or use --emit FILE" if "configuration" in reason else ""
+        return KatibError(reason + hint)
+
+    api_client = kube_api_client(api_client, fail=fail, needed_for="submitting to Katib")
+    from kubernetes import client
+
     return client.CoreV1Api(api_client), client.CustomObjectsApi(api_client)
 
 

@@ -36,24 +36,13 @@ REQUEST_TIMEOUT = 10.0  # seconds per API call
 
 def kube_api_client(api_client: Any = None) -> Any:
     """``api_client``, else one configured in-cluster, else from $KUBECONFIG (or ~/.kube/config), read now."""
-    if api_client is not None:
-        return api_client
-    from kubernetes import client, config
+    from ...kube import api_client as kube_api_client
 
-    cfg = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=cfg)
-    except config.ConfigException:
-        try:
-            config.load_kube_config(config_file=os.environ.get("KUBECONFIG"), client_configuration=cfg)
-        except (config.ConfigException, OSError) as exc:
-            raise CsiSnapshotError(
-                f"snapshotting the workspace PVC needs the Kubernetes API: no in-cluster or kubeconfig configuration "
-                f"({exc})",
-                code="csi.config",
-            ) from None
-    cfg.retries = 0  # a cluster that does not answer is reported at once
-    return client.ApiClient(cfg)
+    def fail(reason: str) -> CsiSnapshotError:
+        return CsiSnapshotError(f"snapshotting the workspace PVC needs the Kubernetes API: {reason}", code="csi.config")
+
+    # retries 0: a cluster that does not answer is reported at once
+    return kube_api_client(api_client, fail=fail, retries=0, needed_for="snapshotting the workspace PVC")
 
 
 def default_namespace(namespace: str | None) -> str:

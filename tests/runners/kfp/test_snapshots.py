@@ -293,7 +293,7 @@ def test_the_kubeconfig_and_its_namespace_are_used_when_no_client_is_given(tmp_p
         client = kube_api_client()
         assert client.configuration.host == kube.url
         monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
-        with pytest.raises(CsiSnapshotError, match="no in-cluster or kubeconfig configuration") as err:
+        with pytest.raises(CsiSnapshotError, match=r"no Kubernetes configuration \(in-cluster or kubeconfig\)") as err:
             kube_api_client()
     assert err.value.code == "csi.config" and "\n" not in str(err.value)
 
