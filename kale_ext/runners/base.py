@@ -56,6 +56,23 @@ class RunnerError(KaleError):
     code = "run.invalid"
 
 
+def refuse_unrunnable(pipeline: Pipeline, *, after: str = "") -> None:
+    """Refuse a pipeline with analysis errors (the first one named, with its cell and line) or without steps, before a
+    runner does anything; ``after`` ends the first message (the KFP runner: "; nothing was uploaded")."""
+    errors = [d for d in pipeline.diagnostics if d.severity == "error"]
+    if errors:
+        first = errors[0]
+        where = "" if first.cell is None else f" (cell {first.cell}" + (f", line {first.line})" if first.line else ")")
+        raise RunnerError(
+            f"The notebook has {len(errors)} analysis error(s); first: {first.message}{where}. "
+            f"Fix them (see `kale-ext analyze`) before running{after}.",
+            code="run.analysis_errors",
+            details={"diagnostics": [d.to_json() for d in errors]},
+        )
+    if not pipeline.steps:
+        raise RunnerError("The notebook has no pipeline steps: tag code cells with step:NAME.", code="run.no_steps")
+
+
 class CancelTimeoutError(RunnerError):
     """A cancel was delivered but the run did not reach a final status in time."""
 

@@ -31,7 +31,7 @@ from ...steps.spec import build_specs
 from ...store import Store, store_dir_for
 from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
-from ..base import Listener, Runner, RunnerError, RunOptions
+from ..base import Listener, Runner, RunnerError, RunOptions, refuse_unrunnable
 from ..workspace import snapshots_default, take_snapshot, workspace_of
 from .client import HOST_HINT, KfpApiError, KfpClient, connect
 
@@ -227,7 +227,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         options = options or RunOptions()
         if self._closed.is_set():
             raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
-        _refuse_analysis_errors(pipeline)
+        refuse_unrunnable(pipeline, after="; nothing was uploaded")
         values = params_mod.resolve(pipeline.parameters, options.parameters)
         literals = params_mod.to_literals(values)
         requests = snapshot_requests(pipeline.settings, self.snapshot_pvc or None)
@@ -366,21 +366,6 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         for watch in watches:
             watch.poke()
             watch.join(10)
-
-
-def _refuse_analysis_errors(pipeline: Pipeline) -> None:
-    errors = [d for d in pipeline.diagnostics if d.severity == "error"]
-    if errors:
-        first = errors[0]
-        where = "" if first.cell is None else f" (cell {first.cell}" + (f", line {first.line})" if first.line else ")")
-        raise RunnerError(
-            f"The notebook has {len(errors)} analysis error(s); first: {first.message}{where}. "
-            "Fix them (see `kale-ext analyze`) before running; nothing was uploaded.",
-            code="run.analysis_errors",
-            details={"diagnostics": [d.to_json() for d in errors]},
-        )
-    if not pipeline.steps:
-        raise RunnerError("The notebook has no pipeline steps: tag code cells with step:NAME.", code="run.no_steps")
 
 
 def _kfp_values(values: dict[str, Any]) -> dict[str, Any]:

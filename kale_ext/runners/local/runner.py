@@ -24,7 +24,7 @@ from ...steps.spec import StepSpec, build_specs
 from ...store import RUN_FINAL, Store, store_dir_for
 from ...store.db import ENV_HOME, new_run_id
 from .. import params as params_mod
-from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions
+from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions, refuse_unrunnable
 from ..workspace import ENV_SNAPSHOTS, Workspace, snapshots_default, take_snapshot, workspace_of
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
@@ -179,20 +179,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         options = options or RunOptions()
         if self._closed:
             raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
-        if pipeline.has_errors:
-            errors = [d for d in pipeline.diagnostics if d.severity == "error"]
-            first = errors[0]
-            where = (
-                "" if first.cell is None else f" (cell {first.cell}" + (f", line {first.line})" if first.line else ")")
-            )
-            raise RunnerError(
-                f"The notebook has {len(errors)} analysis error(s); first: {first.message}{where}. "
-                "Fix them (see `kale-ext analyze`) before running.",
-                code="run.analysis_errors",
-                details={"diagnostics": [d.to_json() for d in errors]},
-            )
-        if not pipeline.steps:
-            raise RunnerError("The notebook has no pipeline steps: tag code cells with step:NAME.", code="run.no_steps")
+        refuse_unrunnable(pipeline)
         max_parallel = options.max_parallel
         if max_parallel is not None and (
             not isinstance(max_parallel, int) or isinstance(max_parallel, bool) or max_parallel < 1
