@@ -14,8 +14,6 @@ import sys
 import time
 from typing import Any
 
-from ..errors import KaleError
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("experiments", help="list or show tuning experiments and their trials")
@@ -44,13 +42,8 @@ def refreshed(store, experiment: dict[str, Any]) -> dict[str, Any]:
     """A Katib experiment as the cluster reports it now; a local one as recorded."""
     if experiment["runner"] != "katib":
         return experiment
-    try:
-        from ..tuning import katib_submit
-    except ImportError:
-        raise KaleError(
-            f"Experiment {experiment['experiment_id']} runs on Katib, and this kale-ext build has no Katib backend "
-            "(kale_ext.tuning.katib_submit) to read its status."
-        ) from None
+    from ..tuning import katib_submit
+
     return katib_submit.refresh(store, experiment)
 
 

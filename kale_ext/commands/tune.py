@@ -94,7 +94,7 @@ def execute(args: argparse.Namespace) -> int:
                 "experiment."
             )
     from ..tuning.experiment import load_pipeline
-    from ..tuning.spec import read_experiment, with_overrides
+    from ..tuning.spec import notebook_experiment
 
     nb, pipeline = load_pipeline(args.notebook)
     if args.backend == "katib":
@@ -104,35 +104,24 @@ def execute(args: argparse.Namespace) -> int:
         raise KaleError(f"The notebook has analysis errors; first: {first.message}. Fix them before tuning.")
     spec = None
     if not args.resume:
-        spec = with_overrides(
-            read_experiment(nb, pipeline),
-            max_trials=args.max_trials,
-            parallel=args.parallel,
-            algorithm=args.algorithm,
-            seed=args.seed,
-            pipeline=pipeline,
+        spec = notebook_experiment(
+            nb, pipeline, max_trials=args.max_trials, parallel=args.parallel, algorithm=args.algorithm, seed=args.seed
         )
     return _local(args, pipeline, spec)
 
 
 def _katib(args: argparse.Namespace, nb: dict[str, Any], pipeline) -> int:
-    from ..tuning.spec import read_experiment, with_overrides
+    from ..tuning import katib_submit
+    from ..tuning.spec import notebook_experiment
 
-    try:
-        from ..tuning import katib_submit
-    except ImportError:
-        raise KaleError(
-            "The Katib backend is not part of this kale-ext build (kale_ext.tuning.katib_submit is missing); "
-            "run the experiment locally (--backend local)."
-        ) from None
-    spec = with_overrides(
-        read_experiment(nb, pipeline, backend="katib"),
+    spec = notebook_experiment(
+        nb,
+        pipeline,
+        backend="katib",
         max_trials=args.max_trials,
         parallel=args.parallel,
         algorithm=args.algorithm,
         seed=args.seed,
-        pipeline=pipeline,
-        backend="katib",
     )
     return int(katib_submit.submit(args, args.notebook, spec, pipeline))
 

@@ -93,17 +93,17 @@ class ExperimentsHandler(_ExperimentsBase):
 def start_experiment(tuner: Any, path: str, request: StartExperimentRequest) -> dict[str, Any]:
     """Read and validate the saved notebook's experiment, apply the request's overrides, start it on ``tuner``."""
     from ..notebook import load_notebook, pipeline_name_for
-    from ..tuning.spec import read_experiment, with_overrides
+    from ..tuning.spec import notebook_experiment
 
     nb = load_notebook(path)
     pipeline = analyze_or_refuse(nb, pipeline_name_for(path))
-    spec = with_overrides(
-        read_experiment(nb, pipeline),
+    spec = notebook_experiment(
+        nb,
+        pipeline,
         max_trials=request.max_trials,
         parallel=request.parallel,
         algorithm=request.algorithm,
         seed=request.seed,
-        pipeline=pipeline,
     )
     experiment_id = tuner.start(path, spec, automl=request.automl, pipeline=pipeline)
     return tuner.get(experiment_id)

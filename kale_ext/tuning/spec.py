@@ -215,6 +215,29 @@ def validate(spec: ExperimentSpec, pipeline: Pipeline | None, *, backend: str = 
     return rules.validate(spec, pipeline, backend=backend)
 
 
+def notebook_experiment(
+    notebook: dict[str, Any],
+    pipeline: Pipeline,
+    *,
+    backend: str = "local",
+    max_trials: int | None = None,
+    parallel: int | None = None,
+    algorithm: str | None = None,
+    seed: int | None = None,
+) -> ExperimentSpec:
+    """The notebook's experiment with the command line's (or a REST request's) values in place of its own, validated
+    for ``backend``: what `kale-ext tune` and POST /kale/v1/experiments start."""
+    return with_overrides(
+        read_experiment(notebook, pipeline, backend=backend),
+        max_trials=max_trials,
+        parallel=parallel,
+        algorithm=algorithm,
+        seed=seed,
+        pipeline=pipeline,
+        backend=backend,
+    )
+
+
 def with_overrides(
     spec: ExperimentSpec,
     *,
