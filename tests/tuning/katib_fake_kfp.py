@@ -6,8 +6,6 @@ signed URL would (no bearer token needed; the request is recorded with its autho
 from __future__ import annotations
 
 import json
-import threading
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from ..runners.kfp.fake_kfp import PREFIX, FakeKfp, _Handler
@@ -21,18 +19,6 @@ class MetricsKfp(FakeKfp):
         self.metrics = metrics  # what the metrics step logged
         self.blobs: dict[str, bytes] = {}
         self.blobs_broken = False  # the object store answers 403 (an expired or refused signed URL)
-
-    def start(self) -> MetricsKfp:
-        fake = self
-
-        class Handler(_MetricsHandler):
-            kfp = fake
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
 
     def run_view(self, run: dict[str, Any], advance: bool) -> dict[str, Any]:
         view = super().run_view(run, advance)
@@ -81,3 +67,6 @@ class _MetricsHandler(_Handler):
                     answer["download_url"] = f"{self.kfp.url}{BLOBS}{artifact_id}"
             return 200, answer
         return super()._route(route, req)
+
+
+MetricsKfp.handler_class = _MetricsHandler

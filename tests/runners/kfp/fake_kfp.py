@@ -56,7 +56,7 @@ class FakeKfp:
     def start(self) -> FakeKfp:
         fake = self
 
-        class Handler(_Handler):
+        class Handler(self.handler_class):
             kfp = fake
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -300,3 +300,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+FakeKfp.handler_class = _Handler  # subclasses (tests/tuning/katib_fake_kfp.py) answer more routes with their own
