@@ -6,8 +6,8 @@
 Branin (optimum 0.397887; x1 + 6 and x2 + 1 so that every double is > 0, which bayesianoptimization's log-uniform
 doubles need): the best objective after 20 and 50 trials, mean over the seeds, and the wall time per experiment, for
 random, bayesianoptimization and tpe, ours (kale_ext.tuning.algorithms) beside Katib's suggestion services ported
-line for line in benchmarks/katib_anchor.py (skopt for bayesianoptimization, hyperopt for random and tpe: hyperopt
-must be installed for those two, `pip install hyperopt`; it is no dependency of kale_ext), both driven by Katib's
+line for line in benchmarks/katib_anchor.py (skopt for bayesianoptimization, hyperopt for random and tpe, in the
+version Katib pins, 0.2.5, installed once under ~/.cache/kale-ext; it is no dependency of kale_ext), both driven by Katib's
 loop: rounds of parallelTrialCount suggestions given every finished trial, the same seeds.
 
 The notebook pipeline (generated here): an SVM's C and gamma on scikit-learn's digits, after a data-loading step of
@@ -57,12 +57,20 @@ def sem(values: list[float]) -> float:
     return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
 
 
+_HYPEROPT: list[str] = []  # why Katib's hyperopt is missing ("" once it imports)
+
+
 def has_hyperopt() -> bool:
-    try:
-        import hyperopt  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Katib's hyperopt (0.2.5) first on sys.path, installed beside the environment the first time."""
+    if not _HYPEROPT:
+        try:
+            katib.use_katibs_hyperopt()
+            import hyperopt  # noqa: F401
+
+            _HYPEROPT.append("")
+        except (RuntimeError, ImportError) as exc:
+            _HYPEROPT.append(str(exc))
+    return _HYPEROPT[0] == ""
 
 
 def katib_service(name: str, seed: int, space: katib.SearchSpace) -> Any:
@@ -137,7 +145,7 @@ def branin_rows(algorithms: list[str], seeds: int, trials: list[int], parallel: 
                 f"  {'':22s} ours/katib " + " ".join(f"{r:11.3f}" for r in ratios) + f"   ({verdict}; target <= 1.01)"
             )
         else:
-            print(f"  {'':22s} katib  (hyperopt not installed: pip install hyperopt to run Katib's {name})")
+            print(f"  {'':22s} katib  (no hyperopt {katib.HYPEROPT_VERSION}: {_HYPEROPT[0]})")
 
 
 def svm_space(algorithm: str) -> list[tuple[str, str, str]]:
@@ -254,7 +262,7 @@ def pipeline_rows(trials: int, algorithm: str, seed: int, load_s: float) -> None
 
 def katib_way(nb, pipeline, trials, algorithm, seed, RunOptions, LocalRunner, Store, walls) -> None:  # noqa: N803
     if algorithm != "bayesianoptimization" and not has_hyperopt():
-        print(f"  Katib's way: hyperopt not installed (pip install hyperopt to run Katib's {algorithm})")
+        print(f"  Katib's way: no hyperopt {katib.HYPEROPT_VERSION} ({_HYPEROPT[0]})")
         return
     params = [katib.HyperParameter(n, katib.DOUBLE, lo, hi) for n, lo, hi in svm_space(algorithm)]
     space = katib.SearchSpace(katib.MAX_GOAL, params)

@@ -9,16 +9,46 @@ as the Trial CRs carry them), and runs the round's trials.
 
 Deliberately independent of kale_ext: it imports scikit-optimize and hyperopt directly and nothing from the package,
 so that a test comparing kale_ext's points with these proves the port, not a copy of itself. hyperopt is needed only
-for HyperoptService (pip install hyperopt); it is no dependency of kale_ext.
+for HyperoptService, in the version Katib's suggestion image pins (0.2.5: later ones draw from another generator);
+``use_katibs_hyperopt`` installs it once, beside the project's environment, under ~/.cache/kale-ext. It is no
+dependency of kale_ext.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 INTEGER, DOUBLE, CATEGORICAL, DISCRETE = "int", "double", "categorical", "discrete"
 MAX_GOAL, MIN_GOAL = "MAXIMIZE", "MINIMIZE"
+
+
+HYPEROPT_VERSION = "0.2.5"  # cmd/suggestion/hyperopt/v1beta1/requirements.txt
+# hyperopt 0.2.5 and what it imports that the project's environment may lack (pkg_resources: setuptools before 70).
+HYPEROPT_PACKAGES = (f"hyperopt=={HYPEROPT_VERSION}", "future", "networkx<3.5", "cloudpickle", "tqdm", "setuptools<70")
+
+
+def use_katibs_hyperopt(folder: str | None = None) -> str:
+    """Put Katib's hyperopt first on sys.path (installed with pip into ``folder`` the first time, without touching the
+    environment); returns the folder. Raises RuntimeError, with pip's words, when it cannot be installed."""
+    folder = folder or os.path.join(os.path.expanduser("~"), ".cache", "kale-ext", f"hyperopt-{HYPEROPT_VERSION}")
+    marker = os.path.join(folder, f"hyperopt-{HYPEROPT_VERSION}.dist-info")
+    if not os.path.isdir(marker):
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--upgrade", "--target", folder,
+             *HYPEROPT_PACKAGES],
+            capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        if pip.returncode != 0 or not os.path.isdir(marker):
+            raise RuntimeError(f"cannot install hyperopt {HYPEROPT_VERSION} into {folder}: {pip.stderr.strip()[-300:]}")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    for name in [m for m in sys.modules if m == "hyperopt" or m.startswith("hyperopt.")]:
+        del sys.modules[name]  # another hyperopt imported earlier
+    return folder
 
 
 class HyperParameter:

@@ -1,6 +1,7 @@
 """The search algorithms of local experiments, with Katib's names, settings and semantics.
 
-- ``random`` (grid.RandomSuggester): independent uniform draws; setting random_state.
+- ``random`` (random_search.RandomSuggester): Katib's hyperopt random search, the same points for the same seed;
+  setting random_state.
 - ``grid`` (grid.GridSuggester): the product of every parameter's values (a double needs a step), visited in a
   seeded shuffled order like Katib's optuna GridSampler, fewer points once exhausted; setting random_state.
 - ``bayesianoptimization`` (bayesian.BayesianSuggester): scikit-optimize exactly as Katib's skopt service runs it
@@ -20,7 +21,8 @@ from collections.abc import Sequence
 
 from ..space import Algorithm, Objective, Parameter
 from .base import AlgorithmUnavailableError, Suggester, drive, raw_value
-from .grid import GridSuggester, RandomSuggester, grid_size, grid_values
+from .grid import GridSuggester, grid_size, grid_values
+from .random_search import RandomSuggester
 from .settings import LOCAL_ALGORITHMS, SETTINGS, validate_settings
 
 __all__ = [

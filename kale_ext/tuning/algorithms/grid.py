@@ -1,4 +1,4 @@
-"""``grid`` and ``random``: the two algorithms that need no model of the objective.
+"""``grid``: every combination of the parameters' values (random, the other algorithm without a model: random_search.py).
 
 grid lists each parameter's values as Katib's ``convert_to_combinations`` does (int: min..max by step, default 1;
 double: numpy.arange(min, max + step, step) without a last value above max, every double needs a step; discrete and
@@ -6,9 +6,6 @@ categorical: the list) and takes their product in the parameters' order. Katib r
 GridSampler, which shuffles the product with its seed (0 when none is given) before visiting it; so does this one
 (numpy's RandomState, like optuna's), so that a partial grid covers the space evenly and a seed reproduces it. When
 every point was suggested (or observed, after a resume) the grid is exhausted: fewer points, then none.
-
-random draws every value independently, uniformly (numpy's Generator, seeded by random_state or --seed): a double
-on [min, max] (on its step's values when it has a step), an int among min..max by step, a list entry.
 
 Imports numpy, never the optimizer libraries.
 """
@@ -73,30 +70,3 @@ class GridSuggester(Suggester):
             self._used.add(key)
             out.append(assignments)
         return out
-
-
-class RandomSuggester(Suggester):
-    def __init__(self, parameters: Sequence[Parameter], objective: Objective, seed: int | None) -> None:
-        super().__init__(parameters, objective)
-        self._rng = np.random.default_rng(seed)
-        self._started = False
-
-    def _draw(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for p in self.parameters:
-            if p.type == DOUBLE and p.step in (None, ""):
-                out[p.name] = float(self._rng.uniform(float(p.min), float(p.max)))  # type: ignore[arg-type]
-            else:
-                values = grid_values(p)
-                out[p.name] = plain(values[int(self._rng.integers(len(values)))])
-        return out
-
-    def suggest(self, observations: Sequence[Observation], count: int) -> list[dict[str, Any]]:
-        new = self._untold(observations)
-        if not self._started:
-            # Resume: the finished trials were this sequence's first draws; skip them so the experiment continues
-            # where it stopped instead of repeating its first points.
-            for _ in new:
-                self._draw()
-            self._started = True
-        return [self._draw() for _ in range(max(count, 0))]
