@@ -16,6 +16,7 @@ dependency of kale_ext.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -28,22 +29,25 @@ MAX_GOAL, MIN_GOAL = "MAXIMIZE", "MINIMIZE"
 
 HYPEROPT_VERSION = "0.2.5"  # cmd/suggestion/hyperopt/v1beta1/requirements.txt
 # hyperopt 0.2.5 and what it imports that the project's environment may lack (pkg_resources: setuptools before 70).
-HYPEROPT_PACKAGES = (f"hyperopt=={HYPEROPT_VERSION}", "future", "networkx<3.5", "cloudpickle", "tqdm", "setuptools<70")
+HYPEROPT_PACKAGES = (
+    f"hyperopt=={HYPEROPT_VERSION}", "future", "six", "networkx<3.5", "cloudpickle", "tqdm", "setuptools<70"
+)  # fmt: skip
 
 
 def use_katibs_hyperopt(folder: str | None = None) -> str:
     """Put Katib's hyperopt first on sys.path (installed with pip into ``folder`` the first time, without touching the
     environment); returns the folder. Raises RuntimeError, with pip's words, when it cannot be installed."""
     folder = folder or os.path.join(os.path.expanduser("~"), ".cache", "kale-ext", f"hyperopt-{HYPEROPT_VERSION}")
-    marker = os.path.join(folder, f"hyperopt-{HYPEROPT_VERSION}.dist-info")
-    if not os.path.isdir(marker):
+    marker = os.path.join(folder, ".installed-" + hashlib.sha256(repr(HYPEROPT_PACKAGES).encode()).hexdigest()[:12])
+    if not os.path.exists(marker):
         pip = subprocess.run(
             [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--upgrade", "--target", folder,
              *HYPEROPT_PACKAGES],
             capture_output=True, text=True, timeout=900,
         )  # fmt: skip
-        if pip.returncode != 0 or not os.path.isdir(marker):
+        if pip.returncode != 0:
             raise RuntimeError(f"cannot install hyperopt {HYPEROPT_VERSION} into {folder}: {pip.stderr.strip()[-300:]}")
+        open(marker, "w").close()
     if folder not in sys.path:
         sys.path.insert(0, folder)
     for name in [m for m in sys.modules if m == "hyperopt" or m.startswith("hyperopt.")]:
