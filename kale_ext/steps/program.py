@@ -63,11 +63,15 @@ def parameters_read(spec: StepSpec, parameters: dict[str, str]) -> list[str]:
     or through the notebook functions it calls) and any the prelude names, since the prelude runs with the parameters
     injected (``def f(x=RATE)`` or ``SCALE = RATE * 2`` in a functions cell). A word match over the prelude's source is
     conservative (a name in a comment or string counts too) and needs no parser for its IPython syntax."""
-    names = set(spec.parameters) & parameters.keys()
-    if spec.prelude and parameters:
-        words = set(_WORD.findall("\n".join(c["source"] for c in spec.prelude)))
-        names |= words & parameters.keys()
-    return sorted(names)
+    return sorted((set(spec.parameters) & parameters.keys()) | set(prelude_parameters(spec.prelude, parameters)))
+
+
+def prelude_parameters(prelude: list[dict[str, Any]], parameters: dict[str, Any]) -> list[str]:
+    """The parameters the prelude cells name (see ``parameters_read``): what it computes may depend on their values."""
+    if not prelude or not parameters:
+        return []
+    words = set(_WORD.findall("\n".join(c["source"] for c in prelude)))
+    return sorted(words & parameters.keys())
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -24,6 +24,7 @@ jupyter_server.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
@@ -32,6 +33,7 @@ from typing import Any
 
 from ..pipeline.model import Pipeline
 from ..runners.base import Listener, RunOptions
+from ..runners.local.launchers import ZygotePool
 from ..runners.local.runner import LocalRunner
 from ..store import RUN_FINAL, Store
 from .algorithms import make_suggester
@@ -71,6 +73,7 @@ class ExperimentDriver(threading.Thread):
         self.family: str | None = None  # AutoML: the best family once stage "families" is over
         self.suggester: Any = None
         self.exhausted = False
+        self.zygotes: ZygotePool | None = None
 
     # ---------------------------------------------------------------------------------------------------- plumbing
     def notify(self, event: dict[str, Any]) -> None:
@@ -93,12 +96,17 @@ class ExperimentDriver(threading.Thread):
     def run(self) -> None:
         self.notify({"event": "experiment", "experiment_id": self.experiment_id, "status": "running"})
         error = None
+        if self.runner.use_fork:  # the trials' steps fork from zygotes that ran the prelude once for the experiment
+            self.zygotes = ZygotePool(os.path.join(self.store.folder, "zygotes", self.experiment_id))
         try:
             status, reason = self.drive()
         except BaseException as exc:  # the experiment must never stay "running" because of the engine itself
             status, reason = "failed", "error"
             error = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
             self.cancel_running(f"the experiment failed: {error}")
+        finally:
+            if self.zygotes is not None:  # every trial's run has ended (drive and cancel_running wait for them)
+                self.zygotes.close()
         self.store.update_experiment(
             self.experiment_id, status=status, finished=time.time(), error=error, result=self.result(reason)
         )
@@ -243,7 +251,7 @@ class ExperimentDriver(threading.Thread):
         trial = {"trial": number, "run_id": None, "status": "running", "parameters": values, "stage": stage}
         try:
             run_id = self.runner.start(
-                self.pipeline, self.notebook, RunOptions(parameters=values), listener=self._on_run
+                self.pipeline, self.notebook, RunOptions(parameters=values), listener=self._on_run, zygotes=self.zygotes
             )
         except Exception as exc:  # e.g. a value the pipeline parameter refuses: the trial fails, the experiment goes on
             closed = getattr(exc, "code", None) == "run.closed"  # the runner shut down: no trial can run any more

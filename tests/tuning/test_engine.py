@@ -74,6 +74,19 @@ def test_parallel_trials_reuse_the_slow_load_step(tuner, tmp_path):
     assert loads(tmp_path) == 1
 
 
+def test_the_trials_fork_from_one_warm_process_that_ran_the_imports_once(tuner, tmp_path):
+    nb = objective_notebook(katib=katib(maxTrialCount=6, parallelTrialCount=2))
+    nb["cells"][0]["source"] += "\nwith open('imports.txt', 'a') as f:\n    f.write('imports\\n')"
+    path = tmp_path / "objective.ipynb"
+    path.write_text(json.dumps(nb))
+    pipeline = analyze(nb)
+    exp = tuner.wait(tuner.start(str(path), read_experiment(nb, pipeline), pipeline=pipeline), timeout=240)
+    assert exp["status"] == "succeeded" and len(exp["trials"]) == 6
+    assert (tmp_path / "imports.txt").read_text().splitlines() == ["imports"]  # once, not once per trial
+    assert exp["best"]["parameters"] == {"x": 0.3, "y": 3}  # each trial computed with its own values
+    assert list((tmp_path / "store" / "zygotes").iterdir()) == []  # the experiment's warm process ended with it
+
+
 def test_random_with_a_seed_reproduces(tuner, tmp_path):
     space = katib(
         algorithm={"algorithmName": "random"},
@@ -133,7 +146,7 @@ def test_an_experiment_whose_every_trial_failed_is_failed_even_within_the_tolera
 
 
 def test_cancel_cancels_the_running_trials_and_resume_continues(tuner, tmp_path):
-    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=4, parallelTrialCount=1), load_s=0.0)
+    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=4, parallelTrialCount=1), train_s=1.0)
     started = []
     eid = tuner.start(path, spec, pipeline=pipeline, listener=started.append)
     deadline = time.time() + 60

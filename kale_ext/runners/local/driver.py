@@ -27,7 +27,7 @@ from ...syntax import literal_eval
 from ..base import Listener, RunnerError
 from .identity import kill_group
 from .inflight import InFlight
-from .launchers import SubprocessLauncher, ZygoteLauncher
+from .launchers import SharedZygoteLauncher, SubprocessLauncher, ZygoteLauncher, ZygotePool
 from .slots import Slots
 
 
@@ -44,9 +44,10 @@ def model_entries(outputs: list[dict[str, Any]], models: dict[str, dict[str, Any
 class RunDriver(threading.Thread):
     """Schedules one run. All store writes of the run happen on this thread.
 
-    ``options["launcher"]`` ("fork" | "subprocess") picks the launcher; ``slots`` is the runner's pool of step processes
-    (None: unbounded); ``inflight`` the runner's single-flight of cache keys (None: none); ``on_finished(run_id)`` is called once the run's final status is recorded (the runner forgets the
-    driver then), so the driver needs nothing of the runner itself.
+        ``options["launcher"]`` ("fork" | "subprocess") picks the launcher; ``slots`` is the runner's pool of step processes
+        (None: unbounded); ``inflight`` the runner's single-flight of cache keys (None: none); ``zygotes`` a pool of warm
+    zygotes shared with other runs (an experiment's trials; None: the run starts its own); ``on_finished(run_id)`` is called once the run's final status is recorded (the runner forgets the
+        driver then), so the driver needs nothing of the runner itself.
     """
 
     def __init__(
@@ -64,8 +65,10 @@ class RunDriver(threading.Thread):
         slots: Slots | None = None,
         on_finished: Callable[[str], None] | None = None,
         inflight: InFlight | None = None,
+        zygotes: ZygotePool | None = None,
     ) -> None:
         super().__init__(name=f"kale-run-{run_id}", daemon=True)
+        self.zygotes = zygotes
         self.slots = slots
         self.inflight = inflight
         self.claimed: dict[str, str] = {}  # step -> the cache key this run executes (single-flight, inflight.py)
@@ -91,7 +94,7 @@ class RunDriver(threading.Thread):
         self.cancel_requested = threading.Event()
         self.stopping: str | None = None  # "cancel" | "fail_fast"
         self.cancel_reason: str | None = None  # recorded as the run's error when it ends cancelled
-        self.launcher: ZygoteLauncher | SubprocessLauncher | None = None
+        self.launcher: ZygoteLauncher | SharedZygoteLauncher | SubprocessLauncher | None = None
         self.pending_inputs: dict[str, tuple[dict[str, int], str]] = {}
         self.started: dict[str, float] = {}  # running step -> (input artifact ids, key)
         self.environment = environment_identity()
@@ -291,7 +294,7 @@ class RunDriver(threading.Thread):
             assert self.slots is not None
             self.slots.release()
 
-    def get_launcher(self) -> ZygoteLauncher | SubprocessLauncher:
+    def get_launcher(self) -> ZygoteLauncher | SharedZygoteLauncher | SubprocessLauncher:
         if self.launcher is None:
             if self.options["launcher"] == "fork":
                 first = next(iter(self.specs.values()))
@@ -303,7 +306,10 @@ class RunDriver(threading.Thread):
                     "uses_shell": uses_shell(sources),
                 }
                 probes = os.path.join(self.store.folder, "probes")
-                self.launcher = ZygoteLauncher(self.run_dir, self.cwd, plan, self.events, probe_dir=probes)
+                if self.zygotes is not None:
+                    self.launcher = self.zygotes.launcher(self.run_id, self.cwd, plan, self.events, probe_dir=probes)
+                else:
+                    self.launcher = ZygoteLauncher(self.run_dir, self.cwd, plan, self.events, probe_dir=probes)
             else:
                 self.launcher = SubprocessLauncher(self.cwd, self.events)
         return self.launcher

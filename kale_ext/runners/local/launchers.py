@@ -7,15 +7,17 @@ notebook's folder, with the caller's interpreter and environment; every step run
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
 from typing import Any
 
-from ...steps.program import render_program
+from ...steps.program import prelude_parameters, render_program
 from ...steps.spec import StepSpec
 from . import randomstate
 from .identity import kill_group
@@ -107,20 +109,24 @@ def _read_cached_probe(path: str | None) -> randomstate.Digests | None:
     return data if isinstance(data, dict) else None
 
 
-class ZygoteLauncher:
-    """The zygote of one run, and beside it the probe of a fresh interpreter's random states (randomstate.py), whose
-    answer is passed on to the zygote. ``probe_dir`` keeps probe answers by ``probe_key``: an earlier fresh process of
-    the same key answers as well as a new one (equal states when start-up decides them, different ones when they come
-    from entropy), so only the first run in an environment pays for the probe's interpreter."""
+class ZygoteProcess:
+    """A zygote process, and beside it the probe of a fresh interpreter's random states (randomstate.py), whose answer
+    is passed on to the zygote. ``probe_dir`` keeps probe answers by ``probe_key``: an earlier fresh process of the same
+    key answers as well as a new one (equal states when start-up decides them, different ones when they come from
+    entropy), so only the first run in an environment pays for the probe's interpreter. Its events go to the queue
+    subscribed with their tag (None: the untagged ones of a zygote owned by one run); when it dies every subscriber
+    gets "launcher_died"."""
 
-    def __init__(
-        self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue, probe_dir: str | None = None
-    ) -> None:
-        self.events = events
-        plan_path = os.path.join(run_dir, "zygote-plan.json")
+    def __init__(self, folder: str, cwd: str, plan: dict[str, Any], probe_dir: str | None = None) -> None:
+        os.makedirs(folder, exist_ok=True)
+        plan_path = os.path.join(folder, "zygote-plan.json")
         with open(plan_path, "w") as f:
             json.dump(plan, f)
-        self.log_path = os.path.join(run_dir, "zygote.log")
+        self.folder = folder
+        self.log_path = os.path.join(folder, "zygote.log")
+        self.died: int | None = None  # the exit code once it ended
+        self._subscribers: dict[str | None, queue.Queue] = {}
+        self._subscribers_lock = threading.Lock()
         env = child_environment()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kale_ext.runners.local.zygote", "--plan", plan_path, "--log", self.log_path],
@@ -136,7 +142,7 @@ class ZygoteLauncher:
         cache = os.path.join(probe_dir, probe_key(cwd, env) + ".json") if probe_dir else None
         known = _read_cached_probe(cache)
         if known is not None:
-            self._send({"op": "probe", "digests": known})
+            self.send({"op": "probe", "digests": known})
         else:
             probe = start_probe(cwd, env)
             threading.Thread(
@@ -154,19 +160,38 @@ class ZygoteLauncher:
                 os.replace(tmp, cache)
             except OSError:
                 pass  # a cache that cannot be written only costs the next run another probe
-        self._send({"op": "probe", "digests": digests})
+        self.send({"op": "probe", "digests": digests})
+
+    def subscribe(self, tag: str | None, events: queue.Queue) -> None:
+        with self._subscribers_lock:
+            self._subscribers[tag] = events
+            died = self.died
+        if died is not None:  # ended before this run came: it hears so at once
+            events.put({"event": "launcher_died", "code": died, "log": self.log_path})
+
+    def unsubscribe(self, tag: str | None) -> None:
+        with self._subscribers_lock:
+            self._subscribers.pop(tag, None)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             try:
-                self.events.put(json.loads(line))
+                event = json.loads(line)
             except ValueError:
                 continue
+            with self._subscribers_lock:
+                events = self._subscribers.get(event.pop("tag", None))
+            if events is not None:  # a run that closed its launcher hears nothing more
+                events.put(event)
         code = self.proc.wait()
-        self.events.put({"event": "launcher_died", "code": code, "log": self.log_path})
+        with self._subscribers_lock:
+            self.died = code
+            subscribers = list(self._subscribers.values())
+        for events in subscribers:
+            events.put({"event": "launcher_died", "code": code, "log": self.log_path})
 
-    def _send(self, op: dict[str, Any]) -> None:
+    def send(self, op: dict[str, Any]) -> None:
         with self._lock:
             try:
                 assert self.proc.stdin is not None
@@ -175,13 +200,8 @@ class ZygoteLauncher:
             except (BrokenPipeError, ValueError, OSError):
                 pass  # the reader reports the dead zygote
 
-    def launch(self, spec: StepSpec, job_path: str, log_path: str) -> None:
-        self._send({"op": "run", "spec": spec.to_json(), "job": job_path, "log": log_path})
-
-    def kill_all(self) -> None:
-        self._send({"op": "kill"})
-
     def close(self) -> None:
+        """Close its stdin (it kills the steps left and exits) and wait for it."""
         with self._lock:
             try:
                 if self.proc.stdin:
@@ -193,6 +213,97 @@ class ZygoteLauncher:
         except subprocess.TimeoutExpired:
             kill_group(self.proc.pid)
             self.proc.wait()
+        self._reader.join(timeout=10)
+
+
+class ZygoteLauncher:
+    """The zygote of one run, its files in the run's folder; closing the launcher ends it."""
+
+    def __init__(
+        self, run_dir: str, cwd: str, plan: dict[str, Any], events: queue.Queue, probe_dir: str | None = None
+    ) -> None:
+        self.zygote = ZygoteProcess(run_dir, cwd, plan, probe_dir)
+        self.zygote.subscribe(None, events)
+        self.proc = self.zygote.proc
+        self.log_path = self.zygote.log_path
+
+    def launch(self, spec: StepSpec, job_path: str, log_path: str) -> None:
+        self.zygote.send({"op": "run", "spec": spec.to_json(), "job": job_path, "log": log_path})
+
+    def kill_all(self) -> None:
+        self.zygote.send({"op": "kill"})
+
+    def close(self) -> None:
+        self.zygote.close()
+
+
+class SharedZygoteLauncher:
+    """One run's view of a zygote of a ZygotePool: its ops and events carry the run's id; closing kills the run's steps
+    left and leaves the zygote to the other runs."""
+
+    def __init__(self, zygote: ZygoteProcess, run_id: str, events: queue.Queue) -> None:
+        self.zygote, self.run_id = zygote, run_id
+        self.log_path = zygote.log_path
+        zygote.subscribe(run_id, events)
+
+    def launch(self, spec: StepSpec, job_path: str, log_path: str) -> None:
+        self.zygote.send({"op": "run", "spec": spec.to_json(), "job": job_path, "log": log_path, "tag": self.run_id})
+
+    def kill_all(self) -> None:
+        self.zygote.send({"op": "kill", "tag": self.run_id})
+
+    def close(self) -> None:
+        self.kill_all()
+        self.zygote.unsubscribe(self.run_id)
+
+
+def zygote_key(cwd: str, plan: dict[str, Any]) -> str:
+    """Runs whose zygotes would be alike share one: the same folder, pipeline, prelude cells, IPython shell, and values
+    of the parameters the prelude names (it runs with them injected); other parameters are injected per step."""
+    named = prelude_parameters(plan.get("prelude", []), plan.get("parameters", {}))
+    identity = {
+        "cwd": os.path.realpath(cwd),
+        "pipeline": plan.get("pipeline"),
+        "prelude": plan.get("prelude", []),
+        "uses_shell": bool(plan.get("uses_shell")),
+        "parameters": {k: plan["parameters"][k] for k in named},
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ZygotePool:
+    """Warm zygotes shared by a group of runs that start close together, an experiment's trials: a trial's steps are
+    forked from a zygote that ran the imports and functions cells once for the whole experiment instead of once per
+    trial. One zygote per ``zygote_key``, started by the first run that needs it (again if it died), its files under
+    ``folder``; ``close`` ends them all once the group's runs ended and removes ``folder`` unless a zygote died (its
+    log is named in the failed steps' errors). Runs outside a pool keep a zygote of their own: a long-lived warm
+    process would miss packages installed or files changed between unrelated runs."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._zygotes: dict[str, ZygoteProcess] = {}
+        self._lock = threading.Lock()
+
+    def launcher(
+        self, run_id: str, cwd: str, plan: dict[str, Any], events: queue.Queue, probe_dir: str | None = None
+    ) -> SharedZygoteLauncher:
+        key = zygote_key(cwd, plan)
+        with self._lock:
+            zygote = self._zygotes.get(key)
+            if zygote is None or zygote.died is not None:
+                folder = os.path.join(self.folder, f"{key}-{len(self._zygotes)}")
+                zygote = self._zygotes[key] = ZygoteProcess(folder, cwd, plan, probe_dir)
+            return SharedZygoteLauncher(zygote, run_id, events)
+
+    def close(self) -> None:
+        with self._lock:
+            zygotes, self._zygotes = list(self._zygotes.values()), {}
+        died = False
+        for zygote in zygotes:
+            died = died or zygote.died is not None
+            zygote.close()
+        if not died:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class SubprocessLauncher:

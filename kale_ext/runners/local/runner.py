@@ -29,7 +29,7 @@ from ..workspace import ENV_SNAPSHOTS, Workspace, snapshots_default, take_snapsh
 from .driver import RunDriver
 from .identity import driver_alive, signal_process
 from .inflight import InFlight
-from .launchers import ENV_NO_FORK, fork_available
+from .launchers import ENV_NO_FORK, ZygotePool, fork_available
 from .slots import Slots
 
 LOG_CHUNK = 1 << 20
@@ -174,8 +174,10 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         options: RunOptions | None = None,
         *,
         listener: Listener | None = None,
+        zygotes: ZygotePool | None = None,
     ) -> str:
-        """See kale_ext.runners.base."""
+        """See kale_ext.runners.base. ``zygotes``: a pool of warm zygotes the run may share with others started with
+        it (an experiment's trials, see launchers.ZygotePool); None, or the subprocess launcher: its own processes."""
         options = options or RunOptions()
         if self._closed:
             raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
@@ -202,6 +204,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             listener,
             None,
             workspace,
+            zygotes=zygotes,
         )
 
     def _start(
@@ -219,6 +222,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         workspace: Workspace | None,
         snapshot_id: str | None = None,
         store: Store | None = None,
+        zygotes: ZygotePool | None = None,
     ) -> str:
         """Record the run and start its driver. ``workspace``: snapshot it before the first step (None: no snapshot);
         ``snapshot_id``: the run's snapshot is already known (a resumed run keeps its original's); ``store``: record
@@ -258,6 +262,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             slots=self.slots,
             on_finished=self._forget,
             inflight=self.inflight,
+            zygotes=zygotes,
         )
         with self._lock:
             if self._closed:

@@ -5,10 +5,15 @@ in milliseconds. Each child is still its own process (own process group, so canc
 the notebook's folder, with the caller's interpreter and environment, its stdout/stderr on its own log file.
 
 Started by the local runner as ``python -m kale_ext.runners.local.zygote --plan PLAN.json --log LOG`` (an argument list).
-Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log"} | {"op": "kill"} | {"op": "probe", "digests"}: the
-start-up random states of a fresh interpreter, measured by the launcher meanwhile; steps fork once it came, see
-randomstate.py); JSON lines on the original stdout
-({"event": "ready"|"started"|"exited", ...}); the zygote's own prints go to LOG. Closing stdin kills the children left.
+Protocol: JSON lines on stdin ({"op": "run", "spec", "job", "log", "tag"} | {"op": "kill", "tag"} | {"op": "probe",
+"digests"}: the start-up random states of a fresh interpreter, measured by the launcher meanwhile; steps fork once it
+came, see randomstate.py); JSON lines on the original stdout ({"event": "ready"|"started"|"exited", "tag", ...}); the
+zygote's own prints go to LOG. Closing stdin kills the children left.
+
+One zygote may serve several runs of the same prelude (an experiment's trials, launchers.ZygotePool): each run's ops
+carry its tag (the run id), its events come back with it, and a kill with a tag kills that run's steps only. A step of
+a run whose parameters differ from the ones the prelude ran with gets that run's values injected before it starts (the
+pool shares a zygote only between runs that agree on every parameter the prelude names).
 Single-threaded by design (fork after threads is unsafe). Every forked step gets the random state a fresh process
 running the prelude would have (randomstate.py). Never imports tornado or jupyter_server.
 """
@@ -37,7 +42,7 @@ class Zygote:
         self.proto = proto
         self.module = None
         self.prelude_error: dict[str, Any] | None = None
-        self.children: dict[int, str] = {}  # pid -> step
+        self.children: dict[int, tuple[str, str | None]] = {}  # pid -> (step, tag)
         self.pidfds: dict[int, int] = {}  # pidfd -> pid
         self._watch: randomstate.PreludeWatch | None = None  # the random states before and after the prelude
         self._same_random: dict[str, bool] | None = (
@@ -78,8 +83,11 @@ class Zygote:
     # ------------------------------------------------------------------------------------------------------------ run
     def fork_step(self, op: dict[str, Any]) -> None:
         spec = StepSpec.from_json(op["spec"])
+        tag = op.get("tag")
         with open(op["job"]) as f:
             job = json.load(f)
+        ran_with = self.plan.get("parameters", {})
+        other = {k: v for k, v in job.get("parameters", {}).items() if ran_with.get(k) != v}  # another run's values
         runtime._flush()
         pid = os.fork()
         if pid == 0:  # the step process
@@ -104,16 +112,18 @@ class Zygote:
                 os.dup2(devnull, 0)
                 os.close(devnull)
                 randomstate.restore(self._watch.after if self._watch else {}, self._same_random or {})
+                if other and self.module is not None:
+                    runtime.inject_parameters(self.module, other)
                 code = runtime.execute_step(spec, job, self.module, self.prelude_error)
             finally:
                 runtime._flush()
                 os._exit(code)
-        self.children[pid] = spec.name
+        self.children[pid] = (spec.name, tag)
         try:
             self.pidfds[os.pidfd_open(pid)] = pid
         except (AttributeError, OSError):
             pass
-        self.send(event="started", step=spec.name, pid=pid)
+        self.send(event="started", step=spec.name, pid=pid, tag=tag)
 
     def reap(self, pid: int | None = None) -> None:
         pids = [pid] if pid is not None else list(self.children)
@@ -124,16 +134,18 @@ class Zygote:
                 done, status = p, 0
             if done == 0:
                 continue
-            step = self.children.pop(p)
+            step, tag = self.children.pop(p)
             for fd, fpid in list(self.pidfds.items()):
                 if fpid == p:
                     os.close(fd)
                     del self.pidfds[fd]
-            self.send(event="exited", step=step, pid=p, code=os.waitstatus_to_exitcode(status))
+            self.send(event="exited", step=step, pid=p, code=os.waitstatus_to_exitcode(status), tag=tag)
 
-    def kill_all(self, sig: int = signal.SIGKILL) -> None:
-        for pid in list(self.children):
-            kill_group(pid, sig)
+    def kill_all(self, sig: int = signal.SIGKILL, tag: str | None = None) -> None:
+        """Kill the steps of the run ``tag`` (every step when None)."""
+        for pid, (_, of) in list(self.children.items()):
+            if tag is None or of == tag:
+                kill_group(pid, sig)
 
     def serve(self) -> None:
         buffer = b""
@@ -172,10 +184,12 @@ class Zygote:
             for run in waiting:
                 self.fork_step(run)
         elif op["op"] == "kill":
-            self.kill_all(signal.SIGKILL)
-            for run in self._waiting:  # never started: reported as killed, as a started step would be
-                self.send(event="exited", step=run["spec"]["name"], pid=None, code=-signal.SIGKILL)
-            self._waiting = []
+            tag = op.get("tag")
+            self.kill_all(signal.SIGKILL, tag)
+            killed = [run for run in self._waiting if tag is None or run.get("tag") == tag]
+            self._waiting = [run for run in self._waiting if run not in killed]
+            for run in killed:  # never started: reported as killed, as a started step would be
+                self.send(event="exited", step=run["spec"]["name"], pid=None, code=-signal.SIGKILL, tag=run.get("tag"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ class RandomSuggester(Suggester):
         low, high = float(param.min), float(param.max)  # type: ignore[arg-type]
         value = float(rng.uniform(low, high))
         if param.type == INT or (param.type == DOUBLE and param.step not in (None, "")):
-            step = float(param.step) if param.step not in (None, "") else 1.0  # type: ignore[arg-type]
+            step = float(param.step) if param.step not in (None, "") else 1.0
             value = min(max(float(np.round(value / step) * step), low), high)
             if param.type == INT:
                 return int(round(value))
