@@ -1,8 +1,8 @@
 """The Tuning view in a real JupyterLab, over the real Tuner and local runner: define a search space in the form (a
 validation message beside a field, then fixed), start an experiment, see the live trials table fill and the plots
 drawn, open a trial's run in the runs view; the experiment is written into the notebook in Kale's format (read back
-from the saved file, and shown again when the notebook is opened). Screenshots: artifacts/tuning-form.png,
-tuning-trials.png, tuning-plots.png."""
+from the saved file, and shown again when the notebook is opened); cancel and resume. Screenshots:
+artifacts/tuning-form.png, tuning-trials.png, tuning-plots.png, tuning-resume.png, tuning-automl.png."""
 
 from __future__ import annotations
 
@@ -146,6 +146,19 @@ def test_a_kale_notebook_shows_its_experiment_cancel_and_refusals(page, jupyter_
     expect(kale.tuning.get_by_test_id("kale-tuning-cancel")).to_have_count(0)
     statuses = kale.trial_rows().evaluate_all("rows => rows.map(r => r.dataset.status)")
     assert "running" not in statuses and len(statuses) < 8, statuses
+
+    # Resume continues the cancelled experiment under its id: its trials stay, new ones run after them.
+    eid = kale.experiment.get_attribute("data-experiment-id")
+    resume = kale.tuning.get_by_test_id("kale-tuning-resume")
+    expect(resume).to_be_visible()
+    kale.tuning.screenshot(path=str(artifacts / "tuning-resume.png"))  # the form, Start and Resume, the experiment
+    resume.click()
+    expect(kale.experiment).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(kale.experiment).to_have_attribute("data-experiment-id", eid)
+    expect(kale.tuning.get_by_test_id("kale-tuning-resume")).to_have_count(0)
+    expect(kale.trial_rows()).to_have_count(len(statuses) + 1, timeout=30_000)
+    kale.tuning.get_by_test_id("kale-tuning-cancel").click()
+    expect(kale.experiment).to_have_attribute("data-status", "cancelled", timeout=60_000)
 
     # A stale metric in the saved experiment is named in the form, and Start waits for a fix.
     nb["cells"][4]["source"] = "print(sum(data))"

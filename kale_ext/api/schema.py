@@ -23,7 +23,7 @@ from .info import ErrorBody, ServerInfo
 from .lineage import ExploreRequest, ExploreResult, RunLineage
 from .models import DeployModelRequest, DeployResult, ModelsView, ModelVersion, ServableList, ServedModel
 from .runs import LogChunk, Run, RunList, RunStep, RunSummary, StartRunRequest, StepError
-from .tuning import Experiment, ExperimentList, StartExperimentRequest, Trial
+from .tuning import Experiment, ExperimentList, ResumeExperimentRequest, StartExperimentRequest, Trial
 
 # Every model a client sends or receives (the models they reference are exported with them).
 MODELS: tuple[type, ...] = (
@@ -52,6 +52,7 @@ MODELS: tuple[type, ...] = (
     ExploreRequest,
     ExploreResult,
     StartExperimentRequest,
+    ResumeExperimentRequest,
     Experiment,
     ExperimentList,
     Trial,

@@ -65,12 +65,23 @@ class AutoMLResult(msgspec.Struct, kw_only=True):
     families: dict[str, float | None]
 
 
+class ResumeExperimentRequest(msgspec.Struct, kw_only=True):
+    """POST /kale/v1/experiments/ID/resume: continue an interrupted or cancelled local experiment under its id, its
+    finished trials told to a fresh optimizer (``kale-ext tune --resume ID``). ``max_trials`` (more than the trials
+    finished) and ``parallel`` change its counts, as the CLI's flags do; a larger ``max_trials`` also continues one that
+    reached maxTrialCount. null: as recorded."""
+
+    max_trials: Count | None = None
+    parallel: Count | None = None
+
+
 class Experiment(msgspec.Struct, kw_only=True):
     """GET /kale/v1/experiments/ID (and the answer of create and cancel). ``notebook`` is the absolute path, ``path``
     relative to the server root. ``runner`` is "local" or "katib" (``external_id``: the Katib Experiment's
     "namespace/name"). ``spec`` is the experiment as run: Katib-shaped (parameters, objective, algorithm,
     parallelTrialCount, maxTrialCount, maxFailedTrialCount) plus ``automl`` and ``seed``. ``reason`` says why it
-    stopped ("goal reached", "maxTrialCount reached", ...), null while it runs."""
+    stopped ("goal reached", "maxTrialCount reached", ...), null while it runs. ``refresh_error``: a Katib experiment
+    whose cluster could not be read just now says why (the rest is as last recorded)."""
 
     experiment_id: str
     notebook: str
@@ -87,6 +98,7 @@ class Experiment(msgspec.Struct, kw_only=True):
     best: ExperimentBest | None
     trials: list[Trial]
     automl: AutoMLResult | None
+    refresh_error: str | None = None
 
 
 class ExperimentList(msgspec.Struct, kw_only=True):

@@ -34,6 +34,7 @@ def experiment_from_record(record: Record, path: str | None = None) -> Experimen
         best=_best(record.get("best")),
         trials=[_trial(t) for t in record.get("trials") or []],
         automl=_automl(record.get("automl")),
+        refresh_error=_text(record.get("refresh_error")),
     )
 
 

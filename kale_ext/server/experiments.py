@@ -5,13 +5,17 @@
          {"path": "dir/nb.ipynb", "max_trials"?, "parallel"?, "algorithm"?, "seed"?, "automl"?}
     GET  /kale/v1/experiments/ID                 the experiment, its trials and best trial so far
     POST /kale/v1/experiments/ID/cancel          stop its running trials; 200 with the experiment
+    POST /kale/v1/experiments/ID/resume          continue an interrupted or cancelled one; 200 with the experiment
+         {"max_trials"?, "parallel"?} (an empty body: as recorded)
 
 The experiment is the one stored in the saved notebook (``kubeflow_notebook.katib_metadata``, Kale's format, and
 ``kale_ext.automl``): the sidebar writes it through the notebook model and saves before it starts one. The request's
 fields override the notebook's values as the CLI's flags do. An invalid experiment is a 400 ``tune.invalid`` whose
 ``details.problems`` names every problem; an unknown id a 404. The Tuner is one per server
 (``settings["kale_ext_tuner"]``), built by KaleExtApp beside the runner; without one (its class could not be imported)
-every verb answers 503 saying why. Paths on the wire are relative to the server root.
+every verb answers 503 saying why. Paths on the wire are relative to the server root. A Katib experiment (runner
+"katib") is read from its cluster on GET of its id and recorded (as ``kale-ext experiments show`` does); when the
+cluster cannot be read, the answer is the experiment as last recorded with ``refresh_error`` saying why.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..api.tuning import Experiment, StartExperimentRequest
+from ..api.tuning import Experiment, ResumeExperimentRequest, StartExperimentRequest
 from ..api.tuning_convert import experiment_from_record, experiment_list
 from ..errors import KaleError, NotFoundError
 from .base import KaleHandler
@@ -44,6 +48,7 @@ def experiments_routes(prefix: str = "kale/v1") -> list[tuple[str, type]]:
         (rf"/{prefix}/experiments", ExperimentsHandler),
         (rf"/{prefix}/experiments/{EXPERIMENT_ID}", ExperimentHandler),
         (rf"/{prefix}/experiments/{EXPERIMENT_ID}/cancel", ExperimentCancelHandler),
+        (rf"/{prefix}/experiments/{EXPERIMENT_ID}/resume", ExperimentResumeHandler),
     ]
 
 
@@ -59,15 +64,15 @@ class _ExperimentsBase(KaleHandler):
     def serialize(self, record: dict[str, Any]) -> Experiment:
         return experiment_from_record(record, self.relative_path(str(record["notebook"])))
 
-    async def off_loop(self, fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
-
-    async def one(self, experiment_id: str, verb: str) -> dict[str, Any]:
-        """``tuner.get`` / ``tuner.cancel`` of an id; an id no store known here has is a 404."""
+    async def call(self, experiment_id: str, fn, *args, **kwargs) -> Any:
+        """``fn(experiment_id, ...)`` of the Tuner off the event loop; an id no store known here has is a 404."""
         try:
-            return await self.off_loop(getattr(self.tuner, verb), experiment_id)
+            return await self.off_loop(fn, experiment_id, *args, **kwargs)
         except KeyError:
             raise NotFoundError(f"Experiment {experiment_id} was not found.", code="experiment.not_found") from None
+
+    async def off_loop(self, fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
 
 
 class ExperimentsHandler(_ExperimentsBase):
@@ -113,11 +118,36 @@ class ExperimentHandler(_ExperimentsBase):
     @web.authenticated
     @authorized
     async def get(self, experiment_id: str) -> None:
-        self.write_json(self.serialize(await self.one(experiment_id, "get")))
+        self.write_json(self.serialize(await self.call(experiment_id, current, self.tuner)))
 
 
 class ExperimentCancelHandler(_ExperimentsBase):
     @web.authenticated
     @authorized
     async def post(self, experiment_id: str) -> None:
-        self.write_json(self.serialize(await self.one(experiment_id, "cancel")))
+        self.write_json(self.serialize(await self.call(experiment_id, self.tuner.cancel)))
+
+
+class ExperimentResumeHandler(_ExperimentsBase):
+    @web.authenticated
+    @authorized
+    async def post(self, experiment_id: str) -> None:
+        request = self.parse_body(ResumeExperimentRequest, {} if not self.request.body.strip() else None)
+        tuner = self.tuner
+
+        def resume(experiment_id: str) -> dict[str, Any]:
+            tuner.resume(experiment_id, max_trials=request.max_trials, parallel=request.parallel)
+            return tuner.get(experiment_id)
+
+        self.write_json(self.serialize(await self.call(experiment_id, resume)))
+
+
+def current(experiment_id: str, tuner: Any) -> dict[str, Any]:
+    """The experiment; a running Katib one as its cluster reports it now (and recorded), or as last recorded with
+    ``refresh_error`` when the cluster cannot be read."""
+    from ..tuning.katib_rules import KatibError
+
+    try:
+        return tuner.get(experiment_id, refresh=True)
+    except KatibError as exc:  # no configuration, the cluster does not answer, the Experiment was deleted
+        return {**tuner.get(experiment_id), "refresh_error": exc.message}

@@ -161,6 +161,13 @@ class Tuner:
         larger ``max_trials`` also continues an experiment that succeeded by reaching maxTrialCount."""
         store = self._store_of(experiment_id)
         row = store.experiment_row(experiment_id)
+        if row["runner"] == "katib":
+            raise TuningError(
+                f"Experiment {experiment_id} runs on Katib ({row['external_id']}); Katib's controller restarts its "
+                "trials on the cluster, it does not resume here.",
+                code="tune.not_resumable",
+                details={"status": row["status"]},
+            )
         trials = store.trial_rows(experiment_id)
         finished = sum(t["status"] in ("succeeded", "failed") for t in trials)
         if max_trials is not None and max_trials <= finished:
@@ -264,8 +271,16 @@ class Tuner:
             details=details,
         )
 
-    def get(self, experiment_id: str) -> dict[str, Any]:
-        return self._store_of(experiment_id).get_experiment(experiment_id)
+    def get(self, experiment_id: str, *, refresh: bool = False) -> dict[str, Any]:
+        """The recorded experiment (KeyError: none known here). ``refresh``: a running Katib experiment is read from
+        its cluster first and recorded (katib_status.refresh; its KatibError when the cluster cannot be read)."""
+        store = self._store_of(experiment_id)
+        record = store.get_experiment(experiment_id)
+        if refresh and record.get("runner") == "katib" and record.get("status") == "running":
+            from .katib_status import refresh as refresh_from_cluster
+
+            return refresh_from_cluster(store, record)
+        return record
 
     def list(self, notebook: str | None = None) -> list[dict[str, Any]]:
         if notebook is not None:

@@ -17,6 +17,7 @@ import {
   IRunList,
   IRunSummary,
   IServerInfo,
+  IResumeExperimentRequest,
   IStartExperimentRequest,
   IStartRunRequest
 } from './types';
@@ -238,5 +239,16 @@ export function cancelExperiment(experimentId: string): Promise<IExperiment> {
   return requestAPI<IExperiment>(
     `experiments/${encodeURIComponent(experimentId)}/cancel`,
     { method: 'POST' }
+  );
+}
+
+/** POST /kale/v1/experiments/ID/resume: continue an interrupted or cancelled experiment under its id. */
+export function resumeExperiment(
+  experimentId: string,
+  request: IResumeExperimentRequest = {}
+): Promise<IExperiment> {
+  return requestAPI<IExperiment>(
+    `experiments/${encodeURIComponent(experimentId)}/resume`,
+    { method: 'POST', body: JSON.stringify(request) }
   );
 }

@@ -33,6 +33,7 @@ export type ApiBody =
   | ExploreRequest
   | ExploreResult
   | StartExperimentRequest
+  | ResumeExperimentRequest
   | Experiment
   | ExperimentList
   | Trial;
@@ -591,11 +592,22 @@ export interface StartExperimentRequest {
   automl?: boolean;
 }
 /**
+ * POST /kale/v1/experiments/ID/resume: continue an interrupted or cancelled local experiment under its id, its
+ * finished trials told to a fresh optimizer (`kale-ext tune --resume ID`). `max_trials` (more than the trials
+ * finished) and `parallel` change its counts, as the CLI's flags do; a larger `max_trials` also continues one that
+ * reached maxTrialCount. null: as recorded.
+ */
+export interface ResumeExperimentRequest {
+  max_trials?: number | null;
+  parallel?: number | null;
+}
+/**
  * GET /kale/v1/experiments/ID (and the answer of create and cancel). `notebook` is the absolute path, `path`
  * relative to the server root. `runner` is "local" or "katib" (`external_id`: the Katib Experiment's
  * "namespace/name"). `spec` is the experiment as run: Katib-shaped (parameters, objective, algorithm,
  * parallelTrialCount, maxTrialCount, maxFailedTrialCount) plus `automl` and `seed`. `reason` says why it
- * stopped ("goal reached", "maxTrialCount reached", ...), null while it runs.
+ * stopped ("goal reached", "maxTrialCount reached", ...), null while it runs. `refresh_error`: a Katib experiment
+ * whose cluster could not be read just now says why (the rest is as last recorded).
  */
 export interface Experiment {
   experiment_id: string;
@@ -615,6 +627,7 @@ export interface Experiment {
   best: ExperimentBest | null;
   trials: Trial[];
   automl: AutoMLResult | null;
+  refresh_error?: string | null;
 }
 /**
  * The best trial so far: its number, its run, the parameter values it ran with, its objective value.

@@ -28,6 +28,7 @@ import type {
   RunLineage,
   RunList,
   RunStep,
+  ResumeExperimentRequest,
   RunSummary,
   ServerInfo,
   StartExperimentRequest,
@@ -89,6 +90,8 @@ export type IServable = Servable;
 
 /** POST /kale/v1/experiments */
 export type IStartExperimentRequest = StartExperimentRequest;
+/** POST /kale/v1/experiments/ID/resume */
+export type IResumeExperimentRequest = ResumeExperimentRequest;
 /** GET /kale/v1/experiments/ID (and the answer of create and cancel) */
 export type IExperiment = Experiment;
 /** GET /kale/v1/experiments?path=NB */

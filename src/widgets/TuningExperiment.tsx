@@ -62,6 +62,14 @@ export function ExperimentView(props: {
           {e.error}
         </p>
       )}
+      {e.refresh_error && (
+        <p
+          className="jp-Kale-status jp-mod-warning"
+          data-testid="kale-tuning-refresh-error"
+        >
+          As last read from the cluster: {e.refresh_error}
+        </p>
+      )}
       <TrialsTable
         trials={trials}
         metric={metric}

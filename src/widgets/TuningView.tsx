@@ -1,7 +1,7 @@
 /**
  * The Tuning view of the sidebar: the notebook's experiment as a form (TuningForm) read from and written into its
  * `kubeflow_notebook.katib_metadata` through the notebook model; Start (the notebook is saved first: the server tunes
- * the saved file) and Cancel; the latest experiment (TuningExperiment: its trials as a live table, polled like the
+ * the saved file), Cancel, and Resume for an interrupted or cancelled one; the latest experiment (TuningExperiment: its trials as a live table, polled like the
  * runs view, and plots). A trial opens its run in the runs view.
  */
 import React, { useEffect, useMemo, useRef, useState } from 'react';
@@ -9,6 +9,7 @@ import React, { useEffect, useMemo, useRef, useState } from 'react';
 import {
   ApiError,
   cancelExperiment,
+  resumeExperiment,
   getExperiment,
   listExperiments,
   startExperiment
@@ -152,6 +153,13 @@ export function TuningView(props: {
     });
   const cancel = () =>
     act(() => cancelExperiment((experiment as IExperiment).experiment_id));
+  // An experiment stopped before its end (a server restart, a killed `kale-ext tune`, Cancel) continues under its id.
+  const resumable =
+    experiment !== null &&
+    experiment.runner === 'local' &&
+    (experiment.status === 'interrupted' || experiment.status === 'cancelled');
+  const resume = () =>
+    act(() => resumeExperiment((experiment as IExperiment).experiment_id));
 
   return (
     <section
@@ -215,6 +223,17 @@ export function TuningView(props: {
                 onClick={cancel}
               >
                 Cancel
+              </button>
+            )}
+            {resumable && (
+              <button
+                className="jp-mod-styled"
+                data-testid="kale-tuning-resume"
+                disabled={busy}
+                title="Continue this experiment under its id: its finished trials are told to a fresh optimizer."
+                onClick={resume}
+              >
+                Resume
               </button>
             )}
           </div>

@@ -51,6 +51,7 @@ async def test_routes_are_registered(jp_serverapp):
         "experiments",
         "experiments/sample",
         "experiments/sample/cancel",
+        "experiments/sample/resume",
         "runs/sample/lineage",
         "runs/sample/steps/sample/explore",
     )

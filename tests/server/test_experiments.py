@@ -149,6 +149,38 @@ async def test_cancel_stops_a_running_experiment(jp_fetch, jp_root_dir):
     assert sum(t["status"] == "succeeded" for t in done["trials"]) < 6
 
 
+async def test_resume_continues_a_cancelled_experiment_under_its_id(jp_fetch, jp_root_dir):
+    name = write(jp_root_dir, train_s=0.5)
+    created = json.loads((await start(jp_fetch, path=name, max_trials=4, parallel=1)).body)
+    eid = created["experiment_id"]
+    for _ in range(300):  # one trial done, then cancel
+        seen = await fetch_json(jp_fetch, "experiments", eid)
+        if any(t["status"] == "succeeded" for t in seen["trials"]):
+            break
+        await asyncio.sleep(0.1)
+    await fetch_json(jp_fetch, "experiments", eid, "cancel", method="POST", body="{}")
+    stopped = await wait_done(jp_fetch, eid)
+    assert stopped["status"] == "cancelled"
+    resumed = await fetch_json(jp_fetch, "experiments", eid, "resume", method="POST", body="")  # no body: as recorded
+    assert resumed["experiment_id"] == eid and resumed["status"] == "running"
+    done = await wait_done(jp_fetch, eid)
+    assert done["status"] == "succeeded" and done["reason"] == "maxTrialCount reached"
+    finished = [t for t in done["trials"] if t["status"] in ("succeeded", "failed")]
+    assert len(finished) == 4 and len({(t["parameters"]["x"], t["parameters"]["y"]) for t in finished}) == 4
+    # A finished experiment resumes only with a larger budget; every refusal is a 4xx naming what is wrong.
+    code, body = await error_of(jp_fetch, "experiments", eid, "resume", method="POST", body="{}")
+    assert (code, body["code"]) == (400, "tune.not_resumable") and "maxTrialCount" in body["message"]
+    code, body = await error_of(jp_fetch, "experiments", eid, "resume", method="POST", body='{"max_trials": 3}')
+    assert (code, body["code"]) == (400, "tune.invalid") and "greater than the 4 trials" in body["message"]
+    code, body = await error_of(jp_fetch, "experiments", eid, "resume", method="POST", body='{"max_trials": "x"}')
+    assert (code, body["code"], body["details"]["field"]) == (400, "request.field", "max_trials")
+    code, body = await error_of(jp_fetch, "experiments", "no-such-id", "resume", method="POST", body="{}")
+    assert code == 404
+    more = await fetch_json(jp_fetch, "experiments", eid, "resume", method="POST", body='{"max_trials": 5}')
+    assert more["status"] == "running" and more["spec"]["maxTrialCount"] == 5
+    assert len([t for t in (await wait_done(jp_fetch, eid))["trials"] if t["status"] == "succeeded"]) == 5
+
+
 async def test_info_offers_experiments(jp_fetch):
     info = await fetch_json(jp_fetch, "info")
     assert "experiments" in info["capabilities"]
