@@ -8,6 +8,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from kale_ext.runners.base import RunOptions
 from kale_ext.runners.local import LocalRunner
 from kale_ext.runners.local.launchers import ZygotePool
@@ -34,118 +36,102 @@ def scaled(*, functions="def scale(v):\n    return v * 10"):
     )
 
 
+@pytest.fixture
+def pooled(tmp_path):
+    """(a notebook's path, a forking local runner, a pool of zygotes); the pool and the runner closed after."""
+    path, _ = write_notebook(tmp_path / "nb.ipynb")
+    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
+    pool = ZygotePool(str(tmp_path / "zygotes"))
+    yield path, runner, pool
+    pool.close()
+    runner.close()
+
+
 def finished(runner, run_id, timeout=60):
     return runner.wait(run_id, timeout=timeout)
 
 
-def test_runs_of_a_pool_share_one_prelude_and_see_their_own_parameters(tmp_path):
-    path, _ = write_notebook(tmp_path / "nb.ipynb")
-    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
-    pool = ZygotePool(str(tmp_path / "zygotes"))
-    try:
-        values = [(1.0, 0), (2.0, 1), (3.5, 2), (1.0, 3)]
-        ids = [runner.start(scaled(), path, RunOptions(parameters={"x": x, "y": y}), zygotes=pool) for x, y in values]
-        runs = [finished(runner, run_id) for run_id in ids]
-        assert [r["status"] for r in runs] == ["succeeded"] * 4
-        assert [r["metrics"]["score"] for r in runs] == [10.0, 21.0, 37.0, 13.0]
-        assert len(preludes(tmp_path)) == 1  # one zygote ran the imports and functions cells for all four runs
-        alone = finished(runner, runner.start(scaled(), path, RunOptions(parameters={"x": 2.0})))
-        assert alone["metrics"]["score"] == 20.0 and len(preludes(tmp_path)) == 2  # outside the pool: its own
-    finally:
-        pool.close()
-        runner.close()
+def test_runs_of_a_pool_share_one_prelude_and_see_their_own_parameters(pooled, tmp_path):
+    path, runner, pool = pooled
+    values = [(1.0, 0), (2.0, 1), (3.5, 2), (1.0, 3)]
+    ids = [runner.start(scaled(), path, RunOptions(parameters={"x": x, "y": y}), zygotes=pool) for x, y in values]
+    runs = [finished(runner, run_id) for run_id in ids]
+    assert [r["status"] for r in runs] == ["succeeded"] * 4
+    assert [r["metrics"]["score"] for r in runs] == [10.0, 21.0, 37.0, 13.0]
+    assert len(preludes(tmp_path)) == 1  # one zygote ran the imports and functions cells for all four runs
+    alone = finished(runner, runner.start(scaled(), path, RunOptions(parameters={"x": 2.0})))
+    assert alone["metrics"]["score"] == 20.0 and len(preludes(tmp_path)) == 2  # outside the pool: its own
+    pool.close()
     assert not os.path.exists(tmp_path / "zygotes")  # nothing went wrong: the pool's files are gone
 
 
-def test_a_parameter_the_prelude_names_gets_a_zygote_per_value(tmp_path):
-    path, _ = write_notebook(tmp_path / "nb.ipynb")
-    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
-    pool = ZygotePool(str(tmp_path / "zygotes"))
+def test_a_parameter_the_prelude_names_gets_a_zygote_per_value(pooled, tmp_path):
+    path, runner, pool = pooled
     by_default = "def scale(v, factor=x):\n    return v * factor"  # the functions cell reads x when it runs
-    try:
-        ids = [
-            runner.start(scaled(functions=by_default), path, RunOptions(parameters={"x": x}), zygotes=pool)
-            for x in (2.0, 3.0, 2.0)
-        ]
-        runs = [finished(runner, run_id) for run_id in ids]
-        assert [r["metrics"]["score"] for r in runs] == [4.0, 9.0, 4.0]  # scale(x) with factor x: x squared
-        assert len(preludes(tmp_path)) == 2  # x = 2.0 and x = 3.0
-    finally:
-        pool.close()
-        runner.close()
+    ids = [
+        runner.start(scaled(functions=by_default), path, RunOptions(parameters={"x": x}), zygotes=pool)
+        for x in (2.0, 3.0, 2.0)
+    ]
+    runs = [finished(runner, run_id) for run_id in ids]
+    assert [r["metrics"]["score"] for r in runs] == [4.0, 9.0, 4.0]  # scale(x) with factor x: x squared
+    assert len(preludes(tmp_path)) == 2  # x = 2.0 and x = 3.0
 
 
-def test_cancelling_one_run_leaves_the_others_on_the_zygote_running(tmp_path):
-    path, _ = write_notebook(tmp_path / "nb.ipynb")
-    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
-    pool = ZygotePool(str(tmp_path / "zygotes"))
+def test_cancelling_one_run_leaves_the_others_on_the_zygote_running(pooled, tmp_path):
+    path, runner, pool = pooled
     slow = pipeline(
         step("wait", "time.sleep(seconds)\ndone = seconds", index=2, params=("seconds",)),
         parameters={"seconds": 1.0},
         metrics={"done": "wait"},
         prelude=(PRELUDE,),
     )
-    try:
-        doomed = runner.start(slow, path, RunOptions(parameters={"seconds": 60.0}), zygotes=pool)
-        kept = runner.start(slow, path, RunOptions(parameters={"seconds": 2.0}), zygotes=pool)
-        wait_for_pid(runner, doomed, "wait")
-        wait_for_pid(runner, kept, "wait")
-        runner.request_cancel(doomed, "not needed")
-        assert finished(runner, doomed)["status"] == "cancelled"
-        survivor = finished(runner, kept)
-        assert survivor["status"] == "succeeded" and survivor["metrics"]["done"] == 2.0
-        assert len(preludes(tmp_path)) == 1
-    finally:
-        pool.close()
-        runner.close()
+    doomed = runner.start(slow, path, RunOptions(parameters={"seconds": 60.0}), zygotes=pool)
+    kept = runner.start(slow, path, RunOptions(parameters={"seconds": 2.0}), zygotes=pool)
+    wait_for_pid(runner, doomed, "wait")
+    wait_for_pid(runner, kept, "wait")
+    runner.request_cancel(doomed, "not needed")
+    assert finished(runner, doomed)["status"] == "cancelled"
+    survivor = finished(runner, kept)
+    assert survivor["status"] == "succeeded" and survivor["metrics"]["done"] == 2.0
+    assert len(preludes(tmp_path)) == 1
 
 
-def test_a_dead_zygote_fails_its_runs_and_the_next_run_gets_a_new_one(tmp_path):
-    path, _ = write_notebook(tmp_path / "nb.ipynb")
-    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
-    pool = ZygotePool(str(tmp_path / "zygotes"))
+def test_a_dead_zygote_fails_its_runs_and_the_next_run_gets_a_new_one(pooled, tmp_path):
+    path, runner, pool = pooled
     slow = pipeline(
         step("wait", "time.sleep(60 + extra)", index=2, params=("extra",)), parameters={"extra": 0}, prelude=(PRELUDE,)
     )
-    try:  # two values of extra: two cache keys, so neither run waits for the other's step (single-flight)
-        ids = [runner.start(slow, path, RunOptions(parameters={"extra": e}), zygotes=pool) for e in range(2)]
-        for run_id in ids:
-            wait_for_pid(runner, run_id, "wait")
-        (pid,) = preludes(tmp_path)  # the zygote's own pid, written by its prelude
-        os.kill(int(pid), signal.SIGKILL)
-        for run_id in ids:
-            run = finished(runner, run_id)
-            assert run["status"] == "failed"
-            error = run["steps"][0]["error"]
-            assert error["type"] == "LauncherDied" and "code -9" in error["message"], error
-            assert os.path.exists(error["message"].rsplit("see ", 1)[1].rstrip(".")), error  # its log is named
-        again = finished(runner, runner.start(scaled(), path, RunOptions(parameters={"x": 0.5}), zygotes=pool))
-        assert again["status"] == "succeeded" and again["metrics"]["score"] == 5.0
-        assert len(preludes(tmp_path)) == 2
-    finally:
-        pool.close()
-        runner.close()
+    # two values of extra: two cache keys, so neither run waits for the other's step (single-flight)
+    ids = [runner.start(slow, path, RunOptions(parameters={"extra": e}), zygotes=pool) for e in range(2)]
+    for run_id in ids:
+        wait_for_pid(runner, run_id, "wait")
+    (pid,) = preludes(tmp_path)  # the zygote's own pid, written by its prelude
+    os.kill(int(pid), signal.SIGKILL)
+    for run_id in ids:
+        run = finished(runner, run_id)
+        assert run["status"] == "failed"
+        error = run["steps"][0]["error"]
+        assert error["type"] == "LauncherDied" and "code -9" in error["message"], error
+        assert os.path.exists(error["message"].rsplit("see ", 1)[1].rstrip(".")), error  # its log is named
+    again = finished(runner, runner.start(scaled(), path, RunOptions(parameters={"x": 0.5}), zygotes=pool))
+    assert again["status"] == "succeeded" and again["metrics"]["score"] == 5.0
+    assert len(preludes(tmp_path)) == 2
+    pool.close()
     assert os.path.isdir(tmp_path / "zygotes")  # a zygote died: its log stays for the failed steps' errors
 
 
-def test_closing_the_pool_ends_its_zygotes(tmp_path):
-    path, _ = write_notebook(tmp_path / "nb.ipynb")
-    runner = LocalRunner(Store(str(tmp_path / ".kale")), use_fork=True)
-    pool = ZygotePool(str(tmp_path / "zygotes"))
-    try:
-        finished(runner, runner.start(scaled(), path, zygotes=pool))
-        (pid,) = preludes(tmp_path)
-        os.kill(int(pid), 0)  # alive between runs: the next run of the pool forks from it
-        pool.close()
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the pool's zygote outlived close()")
-    finally:
-        pool.close()
-        runner.close()
+def test_closing_the_pool_ends_its_zygotes(pooled, tmp_path):
+    path, runner, pool = pooled
+    finished(runner, runner.start(scaled(), path, zygotes=pool))
+    (pid,) = preludes(tmp_path)
+    os.kill(int(pid), 0)  # alive between runs: the next run of the pool forks from it
+    pool.close()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the pool's zygote outlived close()")
