@@ -254,8 +254,9 @@ def with_overrides(
     if max_trials is not None:
         changes["max_trial_count"] = max_trials
         # Katib's rule maxFailedTrialCount <= maxTrialCount: a smaller budget lowers the failure budget with it.
-        changes["max_failed_trial_count"] = min(spec.max_failed_trial_count, max_trials)
-        if parallel is None:  # a budget smaller than the notebook's parallelism runs its trials all at once
+        changes["max_failed_trial_count"] = min(spec.max_failed_trial_count, max(max_trials, 0))
+        # A budget smaller than the notebook's parallelism runs its trials all at once (a budget below 1 is refused).
+        if parallel is None and max_trials > 0:
             changes["parallel_trial_count"] = min(spec.parallel_trial_count, max_trials)
     if parallel is not None:
         changes["parallel_trial_count"] = parallel

@@ -193,6 +193,10 @@ def test_overrides_win_and_are_validated():
     assert any("parallelTrialCount (2)" in p for p in info.value.details["problems"])
     with pytest.raises(TuningError):
         with_overrides(spec, algorithm="simulated-annealing", pipeline=pipeline)
+    for bad in (0, -1):  # only the flag the user gave is named, not the counts derived from it
+        with pytest.raises(TuningError) as info:
+            with_overrides(spec, max_trials=bad, pipeline=pipeline)
+        assert [p.split(" ")[0] for p in info.value.details["problems"]] == ["maxTrialCount"]
 
 
 def test_automl_block_and_its_rules():
