@@ -217,8 +217,9 @@ export function readKatib(model: IMetadataModel): unknown {
 }
 
 /**
- * Write the experiment into `kubeflow_notebook.katib_metadata` through the notebook model (undoable, saved with the
- * notebook), keeping Kale's other settings; nothing is written when it is already there as it is.
+ * Write the experiment into `kubeflow_notebook.katib_metadata` through the notebook model (saved with the notebook;
+ * JupyterLab's undo covers cells, not notebook metadata), keeping Kale's other settings; nothing is written when it
+ * is already there as it is.
  */
 export function writeKatib(
   model: IMetadataModel,

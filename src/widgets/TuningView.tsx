@@ -72,8 +72,8 @@ export function TuningView(props: {
       model.metadataChanged.disconnect(read);
     };
   }, [ready, model]);
-  // The stored experiment the form was last read from or wrote: another change (undo, revert, a reload of the
-  // file) is read into the form again; a change of the pipeline only brings in its new parameters.
+  // The stored experiment the form was last read from or wrote: another change (a revert, a reload of the file,
+  // another view's edit) is read into the form again; a change of the pipeline only brings in its new parameters.
   const basis = useRef<string | null>(null);
   useEffect(() => {
     if (!shape || !model || stored === null) {
@@ -120,7 +120,12 @@ export function TuningView(props: {
   usePoll(
     async () => {
       if (experiment) {
-        setExperiment(await getExperiment(experiment.experiment_id));
+        const id = experiment.experiment_id;
+        const next = await getExperiment(id);
+        // An answer that arrives after Cancel, Start or Resume replaced the experiment is stale: keep the newer one.
+        setExperiment(e =>
+          e?.experiment_id === id && e.status === 'running' ? next : e
+        );
       }
     },
     running ? props.pollInterval : null,
