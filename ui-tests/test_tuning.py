@@ -106,6 +106,7 @@ def test_define_a_search_space_start_watch_and_open_a_trial(page, jupyter_lab, a
     row.click()
     expect(kale.run_detail).to_have_attribute("data-run-id", run_id, timeout=30_000)
     expect(kale.run_detail).to_have_attribute("data-status", "succeeded", timeout=30_000)
+    expect(kale.run_detail).to_be_in_viewport()  # brought into view below the runs list
 
     # Opened again, the notebook shows its experiment: the form is read back from the metadata.
     kale.open_notebook(path.name)

@@ -82,17 +82,12 @@ function NotebookView(props: {
   const jump = (cell: number, line: number | null) =>
     void controller.jump(pipeline, cell, line);
 
+  // A run opened from elsewhere (a trial): its detail renders below the runs list, brought into view once loaded.
+  const [revealRun, setRevealRun] = useState(false);
   const openRun = (runId: string) => {
     setSelectedRun(runId);
+    setRevealRun(true);
     setRefreshKey(k => k + 1);
-    // The run's detail renders below the runs list: bring it into view once it is there.
-    window.setTimeout(() => {
-      document
-        .querySelector(
-          `[data-testid="kale-run-detail"][data-run-id="${CSS.escape(runId)}"]`
-        )
-        ?.scrollIntoView({ block: 'nearest' });
-    }, 300);
   };
 
   const deploy = async (backend: string) => {
@@ -226,7 +221,11 @@ function NotebookView(props: {
         analysis={analysis}
         pollInterval={settings.pollInterval}
         selected={selectedRun}
-        onSelect={setSelectedRun}
+        revealSelected={revealRun}
+        onSelect={id => {
+          setRevealRun(true);
+          setSelectedRun(id);
+        }}
         refreshKey={refreshKey}
         onJump={jump}
         colorOf={colorOf}

@@ -4,7 +4,7 @@
  * from a failed step to the cell that raised, "Serve…" on a succeeded run's step that bound a model, "Explore…" on
  * a step that ran (its exploration notebook, opened in a kernel) and the run's lineage.
  */
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 
 import {
   cancelRun,
@@ -42,6 +42,8 @@ export interface IRunsViewProps {
   onSelect: (runId: string | null) => void;
   /** Bumped by the parent after it starts a run, to refresh the list at once. */
   refreshKey: number;
+  /** Scroll the selected run's detail into view once it has loaded (a run opened from elsewhere, e.g. a trial). */
+  revealSelected?: boolean;
   onJump: (cell: number, line: number | null) => void;
   colorOf: (name: string) => string;
   /** Called after a model of a run was deployed from here (the Models panel reloads). */
@@ -123,6 +125,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
         <RunDetail
           key={props.selected}
           runId={props.selected}
+          reveal={props.revealSelected ?? false}
           analysis={props.analysis}
           pollInterval={props.pollInterval}
           onRerun={id => props.onSelect(id)}
@@ -140,6 +143,7 @@ export function RunsView(props: IRunsViewProps): JSX.Element {
 
 function RunDetail(props: {
   runId: string;
+  reveal: boolean;
   analysis: IAnalysis | null;
   pollInterval: number;
   onRerun: (runId: string) => void;
@@ -187,6 +191,13 @@ function RunDetail(props: {
     () => runEdges(run, props.analysis),
     [names.join('\u0000'), props.analysis]
   );
+  const root = useRef<HTMLDivElement>(null);
+  const loaded = run !== null;
+  useEffect(() => {
+    if (loaded && props.reveal) {
+      root.current?.scrollIntoView({ block: 'nearest' });
+    }
+  }, [loaded, props.reveal]);
   if (run === null) {
     return (
       <div className="jp-Kale-runDetail">
@@ -236,6 +247,7 @@ function RunDetail(props: {
   };
   return (
     <div
+      ref={root}
       className="jp-Kale-runDetail"
       data-testid="kale-run-detail"
       data-status={run.status}
