@@ -80,19 +80,13 @@ export class PipelineController {
     await panel.context.ready;
     await panel.sessionContext.ready;
     const notebook = panel.content;
-    const cells = panel.context.model.cells;
-    let index = -1;
-    for (let i = 0; i < cells.length; i++) {
-      const cell = cells.get(i);
-      if (
-        cell.type === 'code' &&
-        (index < 0 || cell.getMetadata('kale_ext_explore') === 'load')
-      ) {
-        index = i;
-        if (cell.getMetadata('kale_ext_explore') === 'load') {
-          break;
-        }
-      }
+    // The cell marked as the load cell, else the first code cell.
+    const cells = Array.from(panel.context.model.cells);
+    let index = cells.findIndex(
+      cell => cell.getMetadata('kale_ext_explore') === 'load'
+    );
+    if (index < 0) {
+      index = cells.findIndex(cell => cell.type === 'code');
     }
     if (index >= 0) {
       notebook.activeCellIndex = index;

@@ -54,21 +54,13 @@ export function TuningForm(props: {
       <FieldError message={errors.parameters} />
       <div className="jp-Kale-tuningRow">
         <Field label="Objective" error={errors.metric}>
-          <select
-            className="jp-mod-styled"
-            aria-label="Objective metric"
+          <Choice
+            label="Objective metric"
             value={form.metric}
-            onChange={ev => set({ metric: ev.target.value })}
-          >
-            {!props.metrics.includes(form.metric) && (
-              <option value={form.metric}>{form.metric || '(none)'}</option>
-            )}
-            {props.metrics.map(m => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
+            options={props.metrics}
+            empty="(none)"
+            onChange={metric => set({ metric })}
+          />
         </Field>
       </div>
       <div className="jp-Kale-tuningRow">
@@ -97,21 +89,12 @@ export function TuningForm(props: {
       </div>
       <div className="jp-Kale-tuningRow">
         <Field label="Algorithm" error={errors.algorithm}>
-          <select
-            className="jp-mod-styled"
-            aria-label="Algorithm"
+          <Choice
+            label="Algorithm"
             value={form.algorithm}
-            onChange={ev => set({ algorithm: ev.target.value })}
-          >
-            {!(ALGORITHMS as readonly string[]).includes(form.algorithm) && (
-              <option value={form.algorithm}>{form.algorithm}</option>
-            )}
-            {ALGORITHMS.map(a => (
-              <option key={a} value={a}>
-                {a}
-              </option>
-            ))}
-          </select>
+            options={ALGORITHMS}
+            onChange={algorithm => set({ algorithm })}
+          />
         </Field>
       </div>
       <div className="jp-Kale-tuningRow">
@@ -206,6 +189,33 @@ function ParameterRow(props: {
         />
       )}
     </div>
+  );
+}
+
+/** A select of `options` that keeps a current value outside them (a notebook's own) as its first option. */
+function Choice(props: {
+  label: string;
+  value: string;
+  options: readonly string[];
+  empty?: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <select
+      className="jp-mod-styled"
+      aria-label={props.label}
+      value={props.value}
+      onChange={ev => props.onChange(ev.target.value)}
+    >
+      {!props.options.includes(props.value) && (
+        <option value={props.value}>{props.value || props.empty}</option>
+      )}
+      {props.options.map(o => (
+        <option key={o} value={o}>
+          {o}
+        </option>
+      ))}
+    </select>
   );
 }
 
