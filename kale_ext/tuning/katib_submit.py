@@ -33,6 +33,7 @@ from ..errors import KaleError
 from .katib import GROUP, PLURAL, VERSION, build_manifests, configmap_name
 from .katib_rules import DNS_1123, KatibError
 from .katib_status import refresh, stage_of
+from .rules import validate
 from .space import CATEGORICAL, Algorithm, ExperimentSpec, Parameter
 
 SETTINGS_KEY = "katib"  # the notebook's kale_ext.katib: {"image", "kfp_host", "kfp_experiment", "service_account"}
@@ -57,6 +58,11 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
         )
     store = _store(notebook_path) if getattr(args, "automl", False) else None
     spec, stage, fixed = plan_stage(spec, store, notebook_path) if store is not None else (spec, None, {})
+    # Katib's rules for the Experiment as it goes (an AutoML stage is one of its own), with its grid's count rule.
+    problems = validate(spec, None, backend="katib", submitted=True)
+    if problems:
+        what = f"the AutoML stage {stage!r}" if stage else "the Katib Experiment"
+        raise KatibError(f"{what} is invalid: {' '.join(problems)}")
     settings = pipeline.settings.get(SETTINGS_KEY) if isinstance(pipeline.settings.get(SETTINGS_KEY), dict) else {}
     image = getattr(args, "image", None) or settings.get("image") or _docker_image(pipeline)
     compiled = compile_pipeline(pipeline, nb=load_notebook(notebook_path))

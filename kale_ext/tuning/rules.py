@@ -31,16 +31,20 @@ from .space import (
 )
 
 
-def validate(spec: ExperimentSpec, pipeline: Pipeline | None, *, backend: str = "local") -> list[str]:
+def validate(
+    spec: ExperimentSpec, pipeline: Pipeline | None, *, backend: str = "local", submitted: bool = False
+) -> list[str]:
     """Every problem of ``spec`` (empty: fine). ``pipeline`` None checks Katib's rules only; ``backend`` "local"
-    also requires an algorithm the local engine runs."""
+    also requires an algorithm the local engine runs (and its library). ``submitted``: ``spec`` is the Experiment as
+    it goes to Katib, so also Katib's rule that a grid's maxTrialCount not exceed its points (the local engine
+    instead stops when the grid is exhausted)."""
     problems = _objective(spec, pipeline) + _algorithm(spec, backend) + _counts(spec)
     if not spec.parameters and spec.automl is None:
         problems.append("parameters: the experiment tunes no parameter. Fix: add at least one pipeline parameter.")
     problems += parameter_problems(spec.parameters, "parameters", pipeline)
     if spec.automl is not None:
         problems += _automl(spec, pipeline)
-    problems += _settings(spec)
+    problems += _settings(spec, backend, submitted)
     return problems
 
 
@@ -224,13 +228,14 @@ def _automl(spec: ExperimentSpec, pipeline: Pipeline | None) -> list[str]:
     return out
 
 
-def _settings(spec: ExperimentSpec) -> list[str]:
+def _settings(spec: ExperimentSpec, backend: str, submitted: bool) -> list[str]:
     if spec.algorithm.name not in LOCAL_ALGORITHMS:
         return []
     params = list(spec.parameters)
     if spec.automl is not None:
         params += [p for family in spec.automl.families.values() for p in family if p not in params]
-    return list(validate_settings(spec.algorithm, params))
+    most = spec.max_trial_count if submitted else None
+    return list(validate_settings(spec.algorithm, params, local=backend == "local", max_trial_count=most))
 
 
 def _names(names: Any) -> str:

@@ -458,3 +458,20 @@ def test_a_katib_only_algorithm_or_a_missing_library_is_a_clear_error(monkeypatc
         "Algorithm tpe needs optuna, which is not installed: pip install 'kale-ext[tune]'."
     ]
     assert validate_settings(Algorithm("tpe"), X, local=False) == []  # Katib runs its own tpe
+
+
+def test_the_katib_backend_checks_katibs_rules_not_the_local_engines(monkeypatch):
+    from kale_ext.tuning.rules import validate
+    from kale_ext.tuning.spec import spec_from_katib
+
+    from .objective import katib_with
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optuna" else object())
+    tpe = spec_from_katib(katib_with(algorithm={"algorithmName": "tpe"}))  # read with Katib's rules: no optuna needed
+    assert validate(tpe, None, backend="katib", submitted=True) == []  # Katib runs its own tpe
+    assert any("needs optuna" in p for p in validate(tpe, None))
+    grid = spec_from_katib(katib_with(maxTrialCount=21))  # x: 5 points, y: 4 points
+    assert validate(grid, None, backend="katib") == [] and validate(grid, None) == []  # locally it just runs out
+    [problem] = validate(grid, None, backend="katib", submitted=True)
+    assert "maxTrialCount 21" in problem and "20 points" in problem
+    assert validate(spec_from_katib(katib_with(maxTrialCount=20)), None, backend="katib", submitted=True) == []

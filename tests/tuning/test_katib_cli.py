@@ -15,6 +15,7 @@ from kale_ext.cli import main
 from kale_ext.tuning.katib_rules import job_schema_problems, validate_experiment
 
 from .katib_helpers import FakeKatibKube
+from .objective import write_objective
 
 pytest.importorskip("kfp", reason="the kfp extra is not installed (pip install 'kale-ext[kfp]')")
 pytest.importorskip("kubernetes", reason="the kubernetes client is not installed (pip install 'kale-ext[kserve]')")
@@ -129,3 +130,18 @@ def test_bad_input_exits_2_with_one_line(nb, capsys, argv, phrase):
     assert main(["tune", nb, "--backend", "katib", *argv]) == 2
     err = capsys.readouterr().err
     assert phrase in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_grid_with_more_trials_than_points_is_refused_for_katib(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KALE_EXT_HOME", str(tmp_path / "home"))
+    nb = write_objective(tmp_path)  # a grid over 5 x 4 points
+    out = tmp_path / "grid.yaml"
+    assert (
+        main(["tune", nb, "--backend", "katib", "--emit", str(out), "--namespace", "team-a", "--max-trials", "21"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "maxTrialCount 21" in err and "20 points" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert (
+        main(["tune", nb, "--backend", "katib", "--emit", str(out), "--namespace", "team-a", "--max-trials", "20"]) == 0
+    )
