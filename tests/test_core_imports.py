@@ -44,3 +44,17 @@ def test_pipeline_package_does_not_import_the_analysis():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_server_extension_and_the_tuner_load_without_numpy():
+    """The Jupyter server builds its Tuner at start-up and validates experiments per request: neither needs numpy
+    (nor scikit-optimize or optuna), which load only when an experiment's suggester is built."""
+    code = (
+        "import sys\n"
+        "import kale_ext.server, kale_ext.tuning.experiment, kale_ext.tuning.rules, kale_ext.tuning.spec\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'skopt', 'optuna'))\n"
+        "print(bad[:5])\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

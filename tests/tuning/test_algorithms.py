@@ -18,11 +18,10 @@ from kale_ext.tuning.algorithms import (
     LOCAL_ALGORITHMS,
     AlgorithmUnavailableError,
     drive,
-    grid_size,
-    grid_values,
     make_suggester,
     validate_settings,
 )
+from kale_ext.tuning.algorithms.grid import grid_size, grid_values
 from kale_ext.tuning.space import (
     CATEGORICAL,
     DISCRETE,

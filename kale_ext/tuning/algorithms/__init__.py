@@ -12,7 +12,8 @@
 ``validate_settings`` names every problem (settings.py); ``make_suggester`` builds the suggester the engine calls
 like Katib's GetSuggestions. A seed (--seed) is the random_state of every algorithm unless its settings give one.
 
-Plain Python: never imports tornado or jupyter_server; scikit-optimize and optuna only when a suggester is built.
+Plain Python: never imports tornado or jupyter_server; numpy, scikit-optimize and optuna only when a suggester is
+built (the server imports this at start-up, and validating an experiment needs none of them).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from collections.abc import Sequence
 
 from ..space import Algorithm, Objective, Parameter
 from .base import AlgorithmUnavailableError, Suggester, drive, raw_value
-from .grid import GridSuggester, grid_size, grid_values
-from .random_search import RandomSuggester
 from .settings import LOCAL_ALGORITHMS, SETTINGS, validate_settings
 
 __all__ = [
@@ -31,8 +30,6 @@ __all__ = [
     "AlgorithmUnavailableError",
     "Suggester",
     "drive",
-    "grid_size",
-    "grid_values",
     "make_suggester",
     "raw_value",
     "validate_settings",
@@ -48,8 +45,12 @@ def make_suggester(
     if random_state is not None:
         seed = int(random_state)
     if name == "random":
+        from .random_search import RandomSuggester
+
         return RandomSuggester(parameters, objective, seed)
     if name == "grid":
+        from .grid import GridSuggester
+
         return GridSuggester(parameters, objective, seed)
     if name == "bayesianoptimization":
         from .bayesian import BayesianSuggester
