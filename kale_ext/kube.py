@@ -37,3 +37,27 @@ def api_client(
     if retries is not None:
         cfg.retries = retries
     return client.ApiClient(cfg)
+
+
+SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+def default_namespace(namespace: str | None = None) -> str:
+    """``namespace`` when given, else the one this process runs in (in-cluster), else the kubeconfig's current
+    context's, else "default"."""
+    if namespace:
+        return namespace
+    try:
+        with open(SA_NAMESPACE) as f:
+            found = f.read().strip()
+        if found:
+            return found
+    except OSError:
+        pass
+    try:
+        from kubernetes import config
+
+        _, active = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
+        return (active or {}).get("context", {}).get("namespace") or "default"
+    except Exception:  # no kubernetes client, no kubeconfig, or one without contexts: the API's own default
+        return "default"

@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import KaleError
+from ..kube import default_namespace
 from .katib import GROUP, PLURAL, VERSION, build_manifests, configmap_name
 from .katib_rules import DNS_1123, KatibError
 from .katib_status import refresh, stage_of
@@ -37,7 +38,6 @@ from .rules import validate
 from .space import CATEGORICAL, Algorithm, ExperimentSpec, Parameter
 
 SETTINGS_KEY = "katib"  # the notebook's kale_ext.katib: {"image", "kfp_host", "kfp_experiment", "service_account"}
-NS_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
 def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, pipeline: Any) -> int:
@@ -46,7 +46,7 @@ def submit(args: argparse.Namespace, notebook_path: str, spec: ExperimentSpec, p
     from ..notebook import load_notebook
     from ..runners.kfp.compiler import compile_pipeline
 
-    namespace = getattr(args, "namespace", None) or default_namespace()
+    namespace = default_namespace(getattr(args, "namespace", None))
     if not DNS_1123.fullmatch(namespace) or len(namespace) > 63:
         raise KatibError(f"namespace {namespace!r} is not a Kubernetes namespace name; pass a valid --namespace")
     full = spec
@@ -179,22 +179,6 @@ def best_family(store: Any, notebook: str) -> str | None:
             if family:
                 return str(family)
     return None
-
-
-def default_namespace() -> str:
-    """The pod's namespace in a cluster, else the kubeconfig's current context's, else "default"."""
-    try:
-        with open(NS_FILE) as f:
-            return f.read().strip() or "default"
-    except OSError:
-        pass
-    try:
-        from kubernetes import config
-
-        _, context = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
-        return (context or {}).get("context", {}).get("namespace") or "default"
-    except Exception:  # no kubernetes client or no kubeconfig: the manifest still needs a namespace
-        return "default"
 
 
 def _docker_image(pipeline: Any) -> str | None:

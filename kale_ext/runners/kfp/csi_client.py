@@ -12,7 +12,6 @@ functions. Nothing here logs the client's configuration (its bearer token). Neve
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,7 +29,6 @@ from .snapshots import (
     validate_volume_snapshot,
 )
 
-SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 REQUEST_TIMEOUT = 10.0  # seconds per API call
 
 
@@ -43,27 +41,6 @@ def kube_api_client(api_client: Any = None) -> Any:
 
     # retries 0: a cluster that does not answer is reported at once
     return kube_api_client(api_client, fail=fail, retries=0, needed_for="snapshotting the workspace PVC")
-
-
-def default_namespace(namespace: str | None) -> str:
-    """The namespace of the claim and its snapshot: the run's (KFP) namespace, else the one this process runs in
-    (in-cluster), else the kubeconfig context's, else "default"."""
-    if namespace:
-        return namespace
-    try:
-        with open(SA_NAMESPACE) as f:
-            found = f.read().strip()
-        if found:
-            return found
-    except OSError:
-        pass
-    try:
-        from kubernetes import config
-
-        _, active = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
-        return (active or {}).get("context", {}).get("namespace") or "default"
-    except Exception:  # no kubeconfig, or one without contexts: the API's own default
-        return "default"
 
 
 def take_snapshots(

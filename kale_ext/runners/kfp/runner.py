@@ -287,7 +287,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         """The ready VolumeSnapshots of the requested workspace claims (none asked: [])."""
         if not requests:
             return []
-        from .csi_client import default_namespace, kube_api_client, take_snapshots
+        from ...kube import default_namespace
+        from .csi_client import kube_api_client, take_snapshots
 
         return take_snapshots(
             kube_api_client(self.kube_client),

@@ -282,7 +282,8 @@ def _without_snapshot_api(route):
 
 
 def test_the_kubeconfig_and_its_namespace_are_used_when_no_client_is_given(tmp_path, monkeypatch):
-    from kale_ext.runners.kfp.csi_client import default_namespace, kube_api_client
+    from kale_ext.kube import default_namespace
+    from kale_ext.runners.kfp.csi_client import kube_api_client
 
     from .fake_csi import kubeconfig
 
