@@ -47,14 +47,13 @@ class BayesianSuggester(Suggester):
         import skopt
 
         super().__init__(parameters, objective)
-        random_state = algorithm.setting("random_state")
         self.optimizer = skopt.Optimizer(
             skopt_space(self.parameters),
             base_estimator=algorithm.setting("base_estimator", DEFAULTS["base_estimator"]),
             n_initial_points=int(algorithm.setting("n_initial_points", DEFAULTS["n_initial_points"])),  # type: ignore[arg-type]
             acq_func=algorithm.setting("acq_func", DEFAULTS["acq_func"]),
             acq_optimizer=algorithm.setting("acq_optimizer", DEFAULTS["acq_optimizer"]),
-            random_state=int(random_state) if random_state is not None else seed,
+            random_state=seed,  # the random_state setting, else --seed (make_suggester resolves it)
         )
         self._succeeded = 0
 

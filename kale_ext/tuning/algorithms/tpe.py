@@ -65,8 +65,7 @@ DEFAULTS: dict[str, Any] = {"n_startup_trials": 5, "multivariate": True, "consta
 
 def sampler_options(algorithm: Algorithm, seed: int | None) -> dict[str, Any]:
     options: dict[str, Any] = dict(DEFAULTS)
-    random_state = algorithm.setting("random_state")
-    options["seed"] = int(random_state) if random_state is not None else seed
+    options["seed"] = seed  # the random_state setting, else --seed (make_suggester resolves it)
     if algorithm.setting("n_EI_candidates") is not None:
         options["n_ei_candidates"] = int(algorithm.setting("n_EI_candidates"))  # type: ignore[arg-type]
     if algorithm.setting("prior_weight") is not None:
@@ -112,13 +111,9 @@ class TpeSuggester(Suggester):
                 self.study.tell(number, self.loss(obs.value))
         elif obs.value is not None:
             # A trial this suggester did not ask for (a resumed experiment): tell it as a finished trial.
-            params = {p.name: self._param(p, obs.assignments[p.name]) for p in self.parameters}
+            params = {p.name: raw_value(p, obs.assignments[p.name]) for p in self.parameters}
             self.study.add_trial(
                 self._optuna.trial.create_trial(
                     params=params, distributions=self._distributions, value=self.loss(obs.value)
                 )
             )
-
-    @staticmethod
-    def _param(p: Parameter, value: Any) -> Any:
-        return raw_value(p, value)
