@@ -126,9 +126,9 @@ def metric_outputs(ir: dict[str, Any]) -> set[str]:
 
 def connect() -> Any:
     from ..runners.kfp.client import connect as kfp_connect
-    from ..runners.kfp.runner import ENV_HOST, ENV_TOKEN_PATH, SA_TOKEN
+    from ..runners.kfp.runner import ENV_HOST, ENV_TOKEN_PATH, default_token_path
 
-    path = os.environ.get(ENV_TOKEN_PATH) or (SA_TOKEN if os.path.exists(SA_TOKEN) else "")
+    path = default_token_path()
     token = None
     if path:
         try:

@@ -44,6 +44,11 @@ ENV_TOKEN_PATH = "KF_PIPELINES_SA_TOKEN_PATH"
 SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
+def default_token_path() -> str:
+    """$KF_PIPELINES_SA_TOKEN_PATH, else the pod's service-account token when there is one, else "" (no token)."""
+    return os.environ.get(ENV_TOKEN_PATH) or (SA_TOKEN if os.path.exists(SA_TOKEN) else "")
+
+
 class _ConfigurableRunnerMeta(type(LoggingConfigurable), type(Runner)):  # type: ignore[misc]
     """A traitlets Configurable that is also an abstract Runner."""
 
@@ -93,7 +98,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
 
     @default("token_path")
     def _default_token_path(self) -> str:
-        return os.environ.get(ENV_TOKEN_PATH) or (SA_TOKEN if os.path.exists(SA_TOKEN) else "")
+        return default_token_path()
 
     @default("store_dir")
     def _default_store_dir(self) -> str:
