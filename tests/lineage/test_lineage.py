@@ -11,6 +11,9 @@ import pytest
 
 from kale_ext import cli, lineage
 from kale_ext.lineage.graph import code_hash, step_specs
+from kale_ext.store import Store
+from tests.lineage.conftest import SMALL_CELLS, run_notebook
+from tests.notebooks import write_notebook
 
 
 def steps_by_name(answer):
@@ -42,6 +45,23 @@ def test_run_lineage_names_code_parameters_inputs_and_producers(small):
     assert answer["snapshot_id"] == run["snapshot_id"] is not None, "every run records its workspace snapshot"
     assert answer["snapshot"]["files"] >= 1 and answer["snapshot"]["missing"] is False
     assert answer["served_models"] == []
+
+
+def test_changing_one_steps_cell_changes_only_that_steps_code_hash(small, tmp_path):
+    store, first, _, _ = small
+    cells = [
+        (tags, "doubled = scale(data, FACTOR) + 0\n") if tags == ["step:double", "prev:load"] else (tags, source)
+        for tags, source in SMALL_CELLS
+    ]
+    assert cells != list(SMALL_CELLS)  # the double step's cell really was replaced
+    nb = write_notebook(tmp_path / "small.ipynb", *cells)
+    changed_store = Store(str(tmp_path / ".kale"))
+    changed = run_notebook(nb, changed_store)
+    before = {n: s["code_hash"] for n, s in steps_by_name(lineage.run_lineage(store, first["run_id"])).items()}
+    after = {n: s["code_hash"] for n, s in steps_by_name(lineage.run_lineage(changed_store, changed["run_id"])).items()}
+    assert set(before) == set(after) == {"load", "double", "boom", "report"}
+    assert after["double"] != before["double"]
+    assert {n: h for n, h in after.items() if n != "double"} == {n: h for n, h in before.items() if n != "double"}
 
 
 def test_a_cached_rerun_traces_its_artifacts_to_the_execution_that_made_them(small):

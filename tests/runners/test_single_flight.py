@@ -66,8 +66,13 @@ def test_a_failed_owner_lets_a_waiting_run_execute_the_step_itself(tmp_path):
     # Whichever driver claimed the key first executed the failing attempt; the other waited, then executed it itself.
     failed, succeeded = sorted((a, b), key=lambda r: r["status"])
     assert (failed["status"], succeeded["status"]) == ("failed", "succeeded")
-    assert next(s for s in failed["steps"] if s["name"] == "load")["status"] == "failed"
-    assert next(s for s in succeeded["steps"] if s["name"] == "load")["status"] == "succeeded"
+    failed_load = next(s for s in failed["steps"] if s["name"] == "load")
+    succeeded_load = next(s for s in succeeded["steps"] if s["name"] == "load")
+    assert failed_load["status"] == "failed"
+    assert succeeded_load["status"] == "succeeded"
+    # Single-flight: the waiting run started its own attempt only once the owner's attempt had finished (without it,
+    # both attempts would run side by side).
+    assert succeeded_load["started"] >= failed_load["finished"], (failed_load, succeeded_load)
     assert succeeded["metrics"]["score"] == 2 * succeeded["parameters"]["x"]
 
 

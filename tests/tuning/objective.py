@@ -38,6 +38,13 @@ AUTOML: dict[str, Any] = {
 }
 
 
+def katib_with(**changes: Any) -> dict[str, Any]:
+    """A copy of ``KATIB`` with the top-level fields in ``changes`` replaced."""
+    katib = copy.deepcopy(KATIB)
+    katib.update(changes)
+    return katib
+
+
 def objective_notebook(
     katib: dict[str, Any] | None = None, automl: dict[str, Any] | None = None, load_s: float = 0.0, train_s: float = 0.0
 ):

@@ -14,15 +14,9 @@ import time
 
 import pytest
 
-from tests.tuning.objective import KATIB, objective_notebook
+from tests.tuning.objective import KATIB, objective_notebook, write_objective
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def write(tmp_path, **kwargs) -> str:
-    path = tmp_path / "objective.ipynb"
-    path.write_text(json.dumps(objective_notebook(**kwargs)))
-    return str(path)
 
 
 def env(tmp_path) -> dict[str, str]:
@@ -42,7 +36,7 @@ def show(tmp_path, eid) -> dict:
 
 
 def test_tune_json_progress_and_experiments_commands(tmp_path):
-    nb = write(tmp_path)
+    nb = write_objective(tmp_path)
     out = kale(
         tmp_path, "tune", nb, "--max-trials", "3", "--parallel", "1", "--algorithm", "random", "--seed", "5", "--json"
     )
@@ -84,7 +78,7 @@ def test_tune_json_progress_and_experiments_commands(tmp_path):
 def test_exit_1_when_no_trial_succeeded(tmp_path):
     katib = copy.deepcopy(KATIB)
     katib["parameters"] = [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.95", "0.99"]}}]
-    nb = write(tmp_path, katib=katib)
+    nb = write_objective(tmp_path, katib=katib)
     out = kale(tmp_path, "tune", nb, "--json")
     assert out.returncode == 1
     result = json.loads(out.stdout)
@@ -105,7 +99,7 @@ def test_exit_1_when_no_trial_succeeded(tmp_path):
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, args, needle):
-    out = kale(tmp_path, "tune", write(tmp_path), *args)
+    out = kale(tmp_path, "tune", write_objective(tmp_path), *args)
     assert out.returncode == 2, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and needle in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
@@ -116,14 +110,14 @@ def test_bad_experiment_in_the_notebook_names_every_problem(tmp_path):
     katib["parameters"][0]["name"] = "lr"
     katib["parameters"][1]["feasibleSpace"] = {"min": "5", "max": "2"}
     katib["objective"]["objectiveMetricName"] = "auc"
-    out = kale(tmp_path, "tune", write(tmp_path, katib=katib))
+    out = kale(tmp_path, "tune", write_objective(tmp_path, katib=katib))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     for needle in ("3 problems", "'lr' is not a pipeline parameter", "min (5) is greater", "'auc' is not a pipeline"):
         assert needle in out.stderr
 
 
 def test_experiments_show_unknown_id_exits_2(tmp_path):
-    kale(tmp_path, "tune", write(tmp_path), "--max-trials", "1")
+    kale(tmp_path, "tune", write_objective(tmp_path), "--max-trials", "1")
     out = kale(tmp_path, "experiments", "show", "exp-nope")
     assert out.returncode == 2 and "No experiment 'exp-nope'" in out.stderr
 
@@ -151,7 +145,7 @@ def wait_for_trials(tmp_path, succeeded: int, timeout: float = 60) -> dict:
 
 
 def test_sigterm_cancels_cleanly(tmp_path):
-    nb = write(tmp_path, train_s=0.6)
+    nb = write_objective(tmp_path, train_s=0.6)
     proc = start_tune(tmp_path, nb, "--max-trials", "8", "--parallel", "2", "--json")
     exp = wait_for_trials(tmp_path, 1)
     proc.send_signal(signal.SIGTERM)
@@ -162,6 +156,7 @@ def test_sigterm_cancels_cleanly(tmp_path):
     assert result["status"] == "cancelled" and "SIGTERM received" in stderr
     statuses = {t["status"] for t in result["trials"]}
     assert statuses <= {"succeeded", "cancelled"} and len(result["trials"]) < 8
+    assert "cancelled" in statuses, statuses  # the trials running at the SIGTERM are cancelled
     for t in result["trials"]:
         if t["status"] == "cancelled":
             run = json.loads(kale(tmp_path, "runs", "show", t["run_id"], "--json").stdout)
@@ -169,7 +164,7 @@ def test_sigterm_cancels_cleanly(tmp_path):
 
 
 def test_sigkill_leaves_it_interrupted_and_resume_continues(tmp_path):
-    nb = write(tmp_path, train_s=0.4)
+    nb = write_objective(tmp_path, train_s=0.4)
     proc = start_tune(tmp_path, nb, "--max-trials", "6", "--parallel", "1")
     exp = wait_for_trials(tmp_path, 2)
     proc.kill()
@@ -197,7 +192,7 @@ def test_another_process_cancels_a_cli_experiment(tmp_path):
     from kale_ext.store import Store
     from kale_ext.tuning.experiment import Tuner
 
-    nb = write(tmp_path, train_s=0.5)
+    nb = write_objective(tmp_path, train_s=0.5)
     proc = start_tune(tmp_path, nb, "--max-trials", "10", "--parallel", "1", "--json")
     exp = wait_for_trials(tmp_path, 1)
     store = Store(str(tmp_path / "store"))
@@ -222,7 +217,7 @@ def test_an_experiment_without_a_cancel_signal_is_not_cancelled_from_outside(tmp
     from kale_ext.tuning.experiment import ExperimentConflictError, Tuner
     from kale_ext.tuning.spec import read_experiment
 
-    nb = write(tmp_path, train_s=0.3)
+    nb = write_objective(tmp_path, train_s=0.3)
     notebook = objective_notebook(train_s=0.3)
     spec = read_experiment(notebook, analyze(notebook))
     store = Store(str(tmp_path / "store"))

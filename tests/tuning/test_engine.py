@@ -4,7 +4,6 @@ and the shared data-loading step executed once per experiment."""
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 
@@ -15,7 +14,7 @@ from kale_ext.runners.local import LocalRunner
 from kale_ext.store import Store
 from kale_ext.tuning.experiment import Tuner
 from kale_ext.tuning.spec import TuningError, read_experiment, with_overrides
-from tests.tuning.objective import AUTOML, KATIB, loads, objective_notebook
+from tests.tuning.objective import AUTOML, katib_with, loads, objective_notebook
 
 
 @pytest.fixture
@@ -36,12 +35,6 @@ def experiment(tmp_path, katib=None, automl=None, load_s=0.0, train_s=0.0, **ove
     return str(path), spec, pipeline
 
 
-def katib(**changes):
-    out = copy.deepcopy(KATIB)
-    out.update(changes)
-    return out
-
-
 def run(tuner, tmp_path, *, automl=False, events=None, **kwargs):
     path, spec, pipeline = experiment(tmp_path, **kwargs)
     eid = tuner.start(path, spec, pipeline=pipeline, automl=automl, listener=None if events is None else events.append)
@@ -50,7 +43,7 @@ def run(tuner, tmp_path, *, automl=False, events=None, **kwargs):
 
 def test_grid_finds_the_best_point_and_exhausts_the_space(tuner, tmp_path):
     events: list[dict] = []
-    exp = run(tuner, tmp_path, katib=katib(maxTrialCount=25), events=events)
+    exp = run(tuner, tmp_path, katib=katib_with(maxTrialCount=25), events=events)
     assert exp["status"] == "succeeded" and exp["reason"] == "search space exhausted"
     assert len(exp["trials"]) == 20 and all(t["status"] == "succeeded" for t in exp["trials"])
     assert exp["best"]["parameters"] == {"x": 0.3, "y": 3} and exp["best"]["objective"] == pytest.approx(9.0)
@@ -66,7 +59,7 @@ def test_grid_finds_the_best_point_and_exhausts_the_space(tuner, tmp_path):
 
 
 def test_parallel_trials_reuse_the_slow_load_step(tuner, tmp_path):
-    exp = run(tuner, tmp_path, load_s=1.0, katib=katib(maxTrialCount=4, parallelTrialCount=2))
+    exp = run(tuner, tmp_path, load_s=1.0, katib=katib_with(maxTrialCount=4, parallelTrialCount=2))
     assert exp["status"] == "succeeded" and len(exp["trials"]) == 4
     runs = [tuner.runner.get_run(t["run_id"]) for t in exp["trials"]]
     load = [next(s for s in r["steps"] if s["name"] == "load") for r in runs]
@@ -75,7 +68,7 @@ def test_parallel_trials_reuse_the_slow_load_step(tuner, tmp_path):
 
 
 def test_the_trials_fork_from_one_warm_process_that_ran_the_imports_once(tuner, tmp_path):
-    nb = objective_notebook(katib=katib(maxTrialCount=6, parallelTrialCount=2))
+    nb = objective_notebook(katib=katib_with(maxTrialCount=6, parallelTrialCount=2))
     nb["cells"][0]["source"] += "\nwith open('imports.txt', 'a') as f:\n    f.write('imports\\n')"
     path = tmp_path / "objective.ipynb"
     path.write_text(json.dumps(nb))
@@ -88,7 +81,7 @@ def test_the_trials_fork_from_one_warm_process_that_ran_the_imports_once(tuner, 
 
 
 def test_random_with_a_seed_reproduces(tuner, tmp_path):
-    space = katib(
+    space = katib_with(
         algorithm={"algorithmName": "random"},
         maxTrialCount=5,
         parallelTrialCount=1,
@@ -106,14 +99,14 @@ def test_random_with_a_seed_reproduces(tuner, tmp_path):
 
 def test_goal_reached_stops_the_experiment(tuner, tmp_path):
     objective = {"type": "maximize", "objectiveMetricName": "score", "goal": 8.5}
-    exp = run(tuner, tmp_path, katib=katib(objective=objective, maxTrialCount=20, parallelTrialCount=1))
+    exp = run(tuner, tmp_path, katib=katib_with(objective=objective, maxTrialCount=20, parallelTrialCount=1))
     assert exp["status"] == "succeeded" and exp["reason"] == "goal reached"
     assert exp["best"]["objective"] >= 8.5 and len(exp["trials"]) < 20
     assert [t["objective"] >= 8.5 for t in exp["trials"]].count(True) == 1  # it stopped at the first
 
 
 def discrete_x(values, **changes):
-    return katib(
+    return katib_with(
         parameters=[{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": values}}],
         parallelTrialCount=1,
         **changes,
@@ -146,20 +139,26 @@ def test_an_experiment_whose_every_trial_failed_is_failed_even_within_the_tolera
 
 
 def test_cancel_cancels_the_running_trials_and_resume_continues(tuner, tmp_path):
-    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=4, parallelTrialCount=1), train_s=1.0)
+    path, spec, pipeline = experiment(tmp_path, katib=katib_with(maxTrialCount=4, parallelTrialCount=1), train_s=1.0)
     started = []
     eid = tuner.start(path, spec, pipeline=pipeline, listener=started.append)
     deadline = time.time() + 60
-    while not any(e.get("status") == "succeeded" and e["event"] == "trial" for e in started):
+
+    def trials(status):
+        return [e["trial"] for e in list(started) if e["event"] == "trial" and e.get("status") == status]
+
+    # Cancel once a trial has succeeded and the next one is running (it trains for 1 s, so it is still running then).
+    while not (trials("succeeded") and any(n > min(trials("succeeded")) for n in trials("running"))):
         assert time.time() < deadline
         time.sleep(0.05)
     exp = tuner.cancel(eid)
     assert exp["status"] == "cancelled" and exp["reason"] == "cancelled"
     done = [t for t in exp["trials"] if t["status"] == "succeeded"]
-    assert done and len(exp["trials"]) < 4 + 1
-    for t in exp["trials"]:
-        if t["status"] == "cancelled":
-            assert tuner.runner.get_run(t["run_id"])["status"] == "cancelled"
+    assert done and len(exp["trials"]) < 4  # one trial at a time: the cancel came long before the budget of 4
+    cancelled = [t for t in exp["trials"] if t["status"] == "cancelled"]
+    assert cancelled, "the trial running at the cancel is recorded cancelled"
+    for t in cancelled:
+        assert tuner.runner.get_run(t["run_id"])["status"] == "cancelled"
     assert tuner.resume(eid) == eid
     exp = tuner.wait(eid, timeout=120)
     assert exp["status"] == "succeeded" and exp["reason"] == "maxTrialCount reached"
@@ -172,7 +171,7 @@ def test_cancel_cancels_the_running_trials_and_resume_continues(tuner, tmp_path)
 
 
 def test_automl_runs_every_family_then_tunes_the_best(tuner, tmp_path):
-    path, spec, pipeline = experiment(tmp_path, automl=AUTOML, katib=katib(maxTrialCount=6))
+    path, spec, pipeline = experiment(tmp_path, automl=AUTOML, katib=katib_with(maxTrialCount=6))
     eid = tuner.start(path, spec, pipeline=pipeline, automl=True)
     exp = tuner.wait(eid, timeout=120)
     assert exp["status"] == "succeeded"
@@ -191,7 +190,7 @@ def test_automl_runs_every_family_then_tunes_the_best(tuner, tmp_path):
 
 
 def test_experiments_are_listed_per_notebook(tuner, tmp_path):
-    exp = run(tuner, tmp_path, katib=katib(maxTrialCount=2))
+    exp = run(tuner, tmp_path, katib=katib_with(maxTrialCount=2))
     listed = tuner.list(str(tmp_path / "objective.ipynb"))
     assert [e["experiment_id"] for e in listed] == [exp["experiment_id"]]
     assert tuner.get(exp["experiment_id"])["trials"] == exp["trials"]
@@ -199,7 +198,7 @@ def test_experiments_are_listed_per_notebook(tuner, tmp_path):
 
 def test_a_runner_shut_down_under_the_experiment_cancels_it(tuner, tmp_path):
     # The server stops its runner: the running trial is cancelled and no new trial can start; that is no failure.
-    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=6, parallelTrialCount=1), train_s=0.3)
+    path, spec, pipeline = experiment(tmp_path, katib=katib_with(maxTrialCount=6, parallelTrialCount=1), train_s=0.3)
     events: list[dict] = []
     eid = tuner.start(path, spec, pipeline=pipeline, listener=events.append)
     deadline = time.time() + 60
@@ -213,7 +212,7 @@ def test_a_runner_shut_down_under_the_experiment_cancels_it(tuner, tmp_path):
 
 
 def test_resume_refuses_an_experiment_its_notebook_no_longer_fits(tuner, tmp_path):
-    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=4, parallelTrialCount=1))
+    path, spec, pipeline = experiment(tmp_path, katib=katib_with(maxTrialCount=4, parallelTrialCount=1))
     eid = tuner.start(path, spec, pipeline=pipeline)
     assert tuner.cancel(eid)["status"] == "cancelled"
     nb = json.loads(open(path).read())
@@ -229,7 +228,7 @@ def test_resume_refuses_an_experiment_its_notebook_no_longer_fits(tuner, tmp_pat
 
 def test_a_larger_budget_continues_a_finished_experiment(tuner, tmp_path):
     # Katib's restart: an experiment that succeeded by reaching maxTrialCount continues with a larger one.
-    path, spec, pipeline = experiment(tmp_path, katib=katib(maxTrialCount=3, parallelTrialCount=1))
+    path, spec, pipeline = experiment(tmp_path, katib=katib_with(maxTrialCount=3, parallelTrialCount=1))
     eid = tuner.start(path, spec, pipeline=pipeline)
     first = tuner.wait(eid, timeout=120)
     assert first["status"] == "succeeded" and first["reason"] == "maxTrialCount reached"

@@ -55,7 +55,8 @@ def test_emit_writes_the_configmap_and_the_experiment_as_yaml_and_records_nothin
     )
     configmap, exp = yaml.safe_load_all(out.read_text())
     assert configmap["kind"] == "ConfigMap" and configmap["metadata"]["namespace"] == "team-b"
-    assert yaml.safe_load_all(configmap["data"]["pipeline.yaml"])  # the compiled IR
+    ir = next(yaml.safe_load_all(configmap["data"]["pipeline.yaml"]))  # the compiled IR (its first document)
+    assert isinstance(ir, dict) and "root" in ir
     assert exp["kind"] == "Experiment" and validate_experiment(exp) == []
     assert exp["metadata"]["name"].startswith("small-tune-") and len(exp["metadata"]["name"]) <= 40
     trial = exp["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]

@@ -18,7 +18,7 @@ from kale_ext.tuning.spec import (
     validate,
     with_overrides,
 )
-from tests.tuning.objective import AUTOML, KATIB, objective_notebook
+from tests.tuning.objective import AUTOML, KATIB, katib_with, objective_notebook
 
 # As Kale 0.7's JupyterLab extension saved it (strings in feasibleSpace, Kale's defaults for absent counts).
 KALE_07 = {
@@ -41,12 +41,6 @@ def problems_of(katib, automl=None) -> list[str]:
         read_experiment(nb, analyze(nb))
     assert info.value.code == "tune.invalid"
     return info.value.details["problems"]
-
-
-def with_changes(**changes):
-    katib = copy.deepcopy(KATIB)
-    katib.update(changes)
-    return katib
 
 
 def test_kale_07_metadata_reads_unchanged_and_round_trips():
@@ -77,7 +71,7 @@ def test_unknown_parameter_is_named():
 
 
 def test_unknown_metric_is_named():
-    problems = problems_of(with_changes(objective={"type": "maximize", "objectiveMetricName": "auc"}))
+    problems = problems_of(katib_with(objective={"type": "maximize", "objectiveMetricName": "auc"}))
     assert len(problems) == 1 and "'auc' is not a pipeline metric" in problems[0] and "penalty, score" in problems[0]
 
 
@@ -107,7 +101,7 @@ def test_empty_categorical_list_is_named():
     ],
 )
 def test_counts_out_of_order_are_named(counts, needle):
-    problems = problems_of(with_changes(**counts))
+    problems = problems_of(katib_with(**counts))
     assert any(needle in p for p in problems), problems
 
 
@@ -172,7 +166,7 @@ def test_no_experiment_in_the_notebook():
 
 
 def test_katib_only_algorithm_is_refused_locally_but_valid_for_katib():
-    katib = with_changes(algorithm={"algorithmName": "hyperband"})
+    katib = katib_with(algorithm={"algorithmName": "hyperband"})
     [problem] = problems_of(katib)
     assert "runs on Katib only" in problem
     nb = objective_notebook(katib=katib)
