@@ -113,11 +113,15 @@ def test_a_dead_zygote_fails_its_runs_and_the_next_run_gets_a_new_one(pooled, tm
         error = run["steps"][0]["error"]
         assert error["type"] == "LauncherDied" and "code -9" in error["message"], error
         assert os.path.exists(error["message"].rsplit("see ", 1)[1].rstrip(".")), error  # its log is named
+    log = error["message"].rsplit("see ", 1)[1].rstrip(".")
     again = finished(runner, runner.start(scaled(), path, RunOptions(parameters={"x": 0.5}), zygotes=pool))
     assert again["status"] == "succeeded" and again["metrics"]["score"] == 5.0
     assert len(preludes(tmp_path)) == 2
+    # the dead zygote's own key gets a new zygote, in a folder of its own
+    same = finished(runner, runner.start(slow, path, RunOptions(parameters={"extra": -60}), zygotes=pool))
+    assert same["status"] == "succeeded" and len(preludes(tmp_path)) == 3
     pool.close()
-    assert os.path.isdir(tmp_path / "zygotes")  # a zygote died: its log stays for the failed steps' errors
+    assert os.path.exists(log)  # a zygote died: its log stays for the failed steps' errors
 
 
 def test_closing_the_pool_ends_its_zygotes(pooled, tmp_path):

@@ -281,7 +281,8 @@ class ZygotePool:
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
-        self._zygotes: dict[str, ZygoteProcess] = {}
+        self._zygotes: dict[str, ZygoteProcess] = {}  # the live one per key
+        self._started: list[ZygoteProcess] = []  # every one, a dead one replaced too: close ends them all
         self._lock = threading.Lock()
 
     def launcher(
@@ -291,13 +292,14 @@ class ZygotePool:
         with self._lock:
             zygote = self._zygotes.get(key)
             if zygote is None or zygote.died is not None:
-                folder = os.path.join(self.folder, f"{key}-{len(self._zygotes)}")
+                folder = os.path.join(self.folder, f"{key}-{len(self._started)}")
                 zygote = self._zygotes[key] = ZygoteProcess(folder, cwd, plan, probe_dir)
+                self._started.append(zygote)
             return SharedZygoteLauncher(zygote, run_id, events)
 
     def close(self) -> None:
         with self._lock:
-            zygotes, self._zygotes = list(self._zygotes.values()), {}
+            zygotes, self._started, self._zygotes = self._started, [], {}
         died = False
         for zygote in zygotes:
             died = died or zygote.died is not None
