@@ -241,12 +241,17 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         snapshot_id = self._workspace_snapshot(pipeline, notebook_path, options)  # a failure submits nothing
         run_id = new_run_id()
         notebook = os.path.abspath(notebook_path)
-        snapshots = self._snapshot(requests, run_id, notebook, listener)
+        snapshots: list[dict[str, Any]] = []
         try:
+            snapshots = self._snapshot(requests, run_id, notebook, listener)
             result = result or compile_pipeline(pipeline, snapshots=snapshots)
             submitted = self._submit(client, result, run_id, _kfp_values(values), options.use_cache)
         except BaseException:
             self._release(snapshots)  # not submitted: nothing will ever mount them
+            if snapshot_id is not None:  # nor name the workspace's snapshot, which retention would never remove
+                from ...snapshots import SnapshotStore
+
+                SnapshotStore(self.store_for(notebook)).delete([snapshot_id])
             raise
         store = self.store_for(notebook)
         store.create_run(

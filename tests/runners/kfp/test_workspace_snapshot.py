@@ -7,6 +7,7 @@ import json
 import pytest
 
 from kale_ext.runners.base import RunOptions
+from kale_ext.runners.kfp.client import KfpApiError
 from kale_ext.snapshots import SnapshotError, SnapshotStore
 
 from .test_runner import pipeline_of
@@ -37,3 +38,18 @@ def test_a_snapshot_that_fails_submits_nothing(fake_kfp, make_runner, small_nb):
     assert err.value.code == "snapshot.workspace_missing"
     assert fake_kfp.calls("POST", "/apis/v2beta1/runs") == [] and fake_kfp.versions == []
     assert runner.list_runs() == []
+
+
+def test_a_submission_that_fails_leaves_no_workspace_snapshot(fake_kfp, make_runner, small_nb, monkeypatch):
+    runner = make_runner()
+
+    def refuse(*args, **kwargs):
+        raise KfpApiError("the KFP API refused the run", code="kfp.api")
+
+    monkeypatch.setattr(runner, "_submit", refuse)
+    with pytest.raises(KfpApiError):
+        runner.start(pipeline_of(small_nb), small_nb)
+    assert SnapshotStore(runner.store_for(small_nb)).list() == [] and runner.list_runs() == []
+    monkeypatch.undo()
+    run = runner.wait(runner.start(pipeline_of(small_nb), small_nb), 20)
+    assert [s["run_ids"] for s in SnapshotStore(runner.store_for(small_nb)).list()] == [[run["run_id"]]]
