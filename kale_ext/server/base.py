@@ -9,7 +9,9 @@ logged with its traceback on the server and answered 500 without one.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -48,15 +50,27 @@ class KaleHandler(ExtensionHandlerMixin, APIHandler):
             )
         if "\x00" in relative:
             raise InvalidRequestError("'path' contains a NUL character.", code="path.invalid")
-        root = os.path.realpath(self.settings.get("server_root_dir") or os.getcwd())
-        candidate = os.path.realpath(os.path.join(root, relative.lstrip("/")))
-        if os.path.commonpath([root, candidate]) != root:
+        candidate = os.path.realpath(os.path.join(self.server_root(), relative.lstrip("/")))
+        if not self.inside_root(candidate):
             raise ForbiddenPathError(f"'{relative}' is outside the server's root directory.")
         return candidate
 
+    def server_root(self) -> str:
+        """The server's root directory, symlinks resolved."""
+        return os.path.realpath(self.settings.get("server_root_dir") or os.getcwd())
+
+    def inside_root(self, path: str) -> bool:
+        """Whether the absolute ``path``, its symlinks resolved, is the server's root directory or inside it."""
+        root = self.server_root()
+        return os.path.commonpath([root, os.path.realpath(path)]) == root
+
     def relative_path(self, absolute: str) -> str:
-        root = os.path.realpath(self.settings.get("server_root_dir") or os.getcwd())
-        return os.path.relpath(absolute, root)
+        return os.path.relpath(absolute, self.server_root())
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the default executor, so blocking work (SQLite, files, processes) never stalls
+        the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
 
     def write_json(self, payload: Any, status: int = 200) -> None:
         """Answer a wire model (kale_ext.api) as JSON."""

@@ -20,7 +20,6 @@ cluster cannot be read, the answer is the experiment as last recorded with ``ref
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -28,7 +27,7 @@ from tornado import web
 
 from ..api.tuning import Experiment, ResumeExperimentRequest, StartExperimentRequest
 from ..api.tuning_convert import experiment_from_record, experiment_list
-from ..errors import KaleError, NotFoundError
+from ..errors import KaleError
 from .base import KaleHandler
 from .handlers import analyze_or_refuse
 
@@ -63,16 +62,6 @@ class _ExperimentsBase(KaleHandler):
 
     def serialize(self, record: dict[str, Any]) -> Experiment:
         return experiment_from_record(record, self.relative_path(str(record["notebook"])))
-
-    async def call(self, experiment_id: str, fn, *args, **kwargs) -> Any:
-        """``fn(experiment_id, ...)`` of the Tuner off the event loop; an id no store known here has is a 404."""
-        try:
-            return await self.off_loop(fn, experiment_id, *args, **kwargs)
-        except KeyError:
-            raise NotFoundError(f"Experiment {experiment_id} was not found.", code="experiment.not_found") from None
-
-    async def off_loop(self, fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
 
 
 class ExperimentsHandler(_ExperimentsBase):
@@ -118,14 +107,14 @@ class ExperimentHandler(_ExperimentsBase):
     @web.authenticated
     @authorized
     async def get(self, experiment_id: str) -> None:
-        self.write_json(self.serialize(await self.call(experiment_id, current, self.tuner)))
+        self.write_json(self.serialize(await self.off_loop(current, experiment_id, self.tuner)))
 
 
 class ExperimentCancelHandler(_ExperimentsBase):
     @web.authenticated
     @authorized
     async def post(self, experiment_id: str) -> None:
-        self.write_json(self.serialize(await self.call(experiment_id, self.tuner.cancel)))
+        self.write_json(self.serialize(await self.off_loop(self.tuner.cancel, experiment_id)))
 
 
 class ExperimentResumeHandler(_ExperimentsBase):
@@ -139,7 +128,7 @@ class ExperimentResumeHandler(_ExperimentsBase):
             tuner.resume(experiment_id, max_trials=request.max_trials, parallel=request.parallel)
             return tuner.get(experiment_id)
 
-        self.write_json(self.serialize(await self.call(experiment_id, resume)))
+        self.write_json(self.serialize(await self.off_loop(resume, experiment_id)))
 
 
 def current(experiment_id: str, tuner: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -70,5 +69,5 @@ class AnalyzeHandler(KaleHandler):
 
         nb, path = _notebook_from_body(self, self.get_json_body_object())
         name = pipeline_name_for(path) if path else None
-        pipeline = await asyncio.get_running_loop().run_in_executor(None, analyze_or_refuse, nb, name)
+        pipeline = await self.off_loop(analyze_or_refuse, nb, name)
         self.write_json(analysis_from_pipeline(pipeline.to_json()))

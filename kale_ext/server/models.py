@@ -19,7 +19,6 @@ variable or model: 404). Paths on the wire are relative to the server root.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -70,9 +69,6 @@ class _ModelsBase(KaleHandler):
     async def manager(self) -> Any:
         """The manager of the ``notebook`` argument's store (opening a store reads SQLite: off the event loop)."""
         return await self.off_loop(self.managers.for_notebook, self.notebook_arg())
-
-    async def off_loop(self, fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
 
 
 def _view(manager: Any):

@@ -17,7 +17,6 @@ every other verb goes to the backend recorded with the run. Paths on the wire ar
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -54,9 +53,6 @@ class _RunsBase(KaleHandler):
 
     def serialize(self, run: dict[str, Any]) -> Run:
         return run_from_record(run, self.relative_path(run["notebook"]))
-
-    async def off_loop(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
 class RunsHandler(_RunsBase):

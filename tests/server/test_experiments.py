@@ -137,6 +137,19 @@ async def test_bad_requests_are_4xx(jp_fetch, jp_root_dir):
         assert code == 404, (parts, body)
 
 
+async def test_a_key_error_inside_the_tuner_is_a_500_not_an_unknown_experiment(jp_fetch, jp_serverapp, monkeypatch):
+    tuner = jp_serverapp.web_app.settings["kale_ext_tuner"]
+    code, body = await error_of(jp_fetch, "experiments", "no-such-id")
+    assert (code, body["code"]) == (404, "experiment.not_found")  # an unknown id: the Tuner's own NotFoundError
+
+    def broken(experiment_id, **kwargs):
+        raise KeyError("objectiveMetricName")  # a bug in the Tuner, not an unknown experiment
+
+    monkeypatch.setattr(tuner, "get", broken)
+    code, body = await error_of(jp_fetch, "experiments", "no-such-id")
+    assert (code, body["code"]) == (500, "internal"), body
+
+
 async def test_cancel_stops_a_running_experiment(jp_fetch, jp_root_dir):
     name = write(jp_root_dir, load_s=3.0)
     created = json.loads((await start(jp_fetch, path=name, max_trials=6, parallel=2)).body)
