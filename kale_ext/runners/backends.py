@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import KaleError, NotFoundError
+from ..store import Store, store_dir_for
 from .base import Runner, RunnerError
 
 
@@ -69,6 +70,23 @@ class Backends:
 
     def owner(self, run_id: str) -> tuple[Runner, dict[str, Any]]:
         """The backend that owns the run, and the run's record (found through any backend that knows its store)."""
+        _, owner, record = self._find(run_id)
+        return owner, record
+
+    def store_of(self, run_id: str) -> Store:
+        """The store that holds the run: the one of the backend that found it (NotFoundError, 404, when none knows it).
+        Not the run's notebook's store: a run of ``kale-ext runs reproduce`` stays in its original's store, beside
+        which its notebook is restored (``<store>/reproductions/``). A backend that cannot say (no ``store_of``): the
+        notebook's store, as the default backend opens it."""
+        finder, _, record = self._find(run_id)
+        store_of = getattr(finder, "store_of", None)
+        if callable(store_of):
+            return store_of(run_id)
+        store_for = getattr(self.runners[self.default], "store_for", None)
+        return store_for(record["notebook"]) if callable(store_for) else Store(store_dir_for(record["notebook"]))
+
+    def _find(self, run_id: str) -> tuple[Runner, Runner, dict[str, Any]]:
+        """The backend that found the run, the backend that owns it, and the run's record."""
         for runner in self.runners.values():
             try:
                 record = runner.get_run(run_id)
@@ -79,7 +97,7 @@ class Backends:
                 store_for = getattr(owner, "store_for", None)
                 if callable(store_for):
                     store_for(record["notebook"])  # the owner opens (and, for kfp, re-attaches to) that store
-            return owner, record
+            return runner, owner, record
         raise NotFoundError(f"No run {run_id!r} is known to this server.", code="run.not_found")
 
     def get_run(self, run_id: str) -> dict[str, Any]:

@@ -4,25 +4,24 @@
     POST /kale/v1/runs/RUN_ID/steps/STEP/explore         {"outputs": bool} -> 201 {"path"}: the step's exploration
                                                          notebook, written beside the run's notebook (relative path)
 
-The run's store is the one its notebook's runs live in (the runner's ``store_for``, as the models' handlers find it).
-An unknown run or step is 404; a run whose notebook is outside the server root cannot get an exploration notebook
-there (403); a step that cannot be explored as asked (no outputs, never started) is 409.
+The run's store is the one the backend that found the run found it in (``Backends.store_of``), not its notebook's:
+a run of ``kale-ext runs reproduce`` stays in its original's store, its notebook restored under
+``<store>/reproductions/``. An unknown run or step is 404; a run whose notebook is outside the server root cannot get
+an exploration notebook there (403); a step that cannot be explored as asked (no outputs, never started) is 409.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..api.lineage import ExploreRequest, ExploreResult, run_lineage_model
 from ..errors import ForbiddenPathError
-from ..store import Store, store_dir_for
+from ..store import Store
 from .base import KaleHandler
-from .runs import BACKENDS_SETTING, RUNNER_SETTING
+from .runs import BACKENDS_SETTING
 
 RUN = r"(?P<run_id>[\w.-]+)"
 
@@ -36,13 +35,8 @@ def lineage_routes(prefix: str = "kale/v1") -> list[tuple[str, type]]:
 
 class _LineageBase(KaleHandler):
     def store_of(self, run_id: str) -> Store:
-        """The store holding the run: found through the backends (404 when none knows it), then its notebook's."""
-        run = self.settings[BACKENDS_SETTING].get_run(run_id)
-        store_for = getattr(self.settings.get(RUNNER_SETTING), "store_for", None)
-        return store_for(run["notebook"]) if callable(store_for) else Store(store_dir_for(run["notebook"]))
-
-    async def off_loop(self, fn, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        """The store holding the run, as the backend that found it knows it (404 when none knows it)."""
+        return self.settings[BACKENDS_SETTING].store_of(run_id)
 
 
 class RunLineageHandler(_LineageBase):
@@ -67,17 +61,12 @@ class StepExploreHandler(_LineageBase):
         def write() -> str:
             store = self.store_of(run_id)
             row, _, _ = step_of(store, run_id, step)  # 404 for an unknown step, before anything is written
-            self.inside_root(row["notebook"])
+            if not self.inside_root(os.path.dirname(row["notebook"])):
+                raise ForbiddenPathError(
+                    "The run's notebook is outside the server's root directory: its exploration notebook cannot be "
+                    "written beside it. Fix: start JupyterLab in a folder that contains the notebook.",
+                )
             return write_exploration_notebook(run_id, step, outputs=request.outputs, store=store)
 
         path = await self.off_loop(write)
         self.write_json(ExploreResult(path=self.relative_path(path)), status=201)
-
-    def inside_root(self, notebook: str) -> None:
-        root = os.path.realpath(self.settings.get("server_root_dir") or os.getcwd())
-        folder = os.path.realpath(os.path.dirname(notebook))
-        if os.path.commonpath([root, folder]) != root:
-            raise ForbiddenPathError(
-                "The run's notebook is outside the server's root directory: its exploration notebook cannot be "
-                "written beside it. Fix: start JupyterLab in a folder that contains the notebook.",
-            )

@@ -57,17 +57,23 @@ class ServingManagers:
         return store_for(notebook_path) if callable(store_for) else Store(store_dir_for(notebook_path))
 
     def for_notebook(self, notebook_path: str) -> Any:
-        store = self.store_for(notebook_path)
+        return self._manager(self.store_for(notebook_path))
+
+    def for_run(self, run_id: str) -> Any:
+        """The manager of the store that holds ``run_id`` (a NotFoundError, 404, when no store known here has it): the
+        runner's ``store_of``, not the run's notebook's store (a reproduced run stays in its original's store, its
+        notebook restored under ``<store>/reproductions/``)."""
+        store_of = getattr(self.runner, "store_of", None)
+        if callable(store_of):
+            return self._manager(store_of(run_id))
+        return self.for_notebook(self.runner.get_run(run_id)["notebook"])
+
+    def _manager(self, store: Store) -> Any:
         with self._lock:
             manager = self._managers.get(store.folder)
             if manager is None:
                 manager = self._managers[store.folder] = self.manager_class(store, host=self.host, port=self.port)
             return manager
-
-    def for_run(self, run_id: str) -> Any:
-        """The manager of the store that holds ``run_id`` (a NotFoundError, 404, when no store known here has it)."""
-        run = self.runner.get_run(run_id)
-        return self.for_notebook(run["notebook"])
 
 
 def read_cards(model_dirs: Iterable[str | None]) -> dict[str, Mapping[str, Any]]:

@@ -1,16 +1,20 @@
 """REST lineage and step exploration with jp_fetch (authentication on): a run's lineage, the exploration notebook
 written beside the run's notebook (unique names, 201), 404 for unknown runs and steps, 409 for outputs of a failed
-step, 403 for a run whose notebook is outside the server root, 400 for a bad body."""
+step, 403 for a run whose notebook is outside the server root, 400 for a bad body; a reproduced run's lineage and
+exploration (its store is its original's, not its restored notebook's)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
 from kale_ext.commands.run import load_pipeline
 from kale_ext.runners.local import LocalRunner
+from kale_ext.runners.reproduce import reproduce
 from kale_ext.store import Store
 from tests.notebooks import make_notebook as _nb
 
@@ -113,3 +117,23 @@ async def test_a_run_outside_the_root_is_refused_with_403(jp_fetch, jp_root_dir,
     assert not list(outside.glob("*-explore-*"))
     lineage = await fetch_json(jp_fetch, "runs", rid, "lineage")
     assert lineage["run_id"] == rid
+
+
+async def test_a_reproduced_run_has_lineage_and_explores(jp_fetch, jp_root_dir, monkeypatch):
+    monkeypatch.delenv("KALE_EXT_SNAPSHOTS", raising=False)
+    original = await start(jp_fetch, jp_root_dir)
+    assert original["snapshot_id"]
+    store = Store(str(jp_root_dir / "sub" / ".kale"))
+    result = await asyncio.get_running_loop().run_in_executor(None, reproduce, store, original["run_id"])
+    rid, folder = result["run_id"], result["folder"]
+    assert folder.startswith(str(jp_root_dir / "sub" / ".kale" / "reproductions")), folder
+    lineage = await fetch_json(jp_fetch, "runs", rid, "lineage")
+    steps = {s["name"]: s for s in lineage["steps"]}
+    assert lineage["run_id"] == rid and set(steps) == {"make", "total", "broken"}
+    assert steps["total"]["inputs"][0]["producer"] == {"run_id": rid, "step": "make"}
+    explored = await fetch_json(jp_fetch, "runs", rid, "steps", "total", "explore", method="POST", body="{}")
+    assert explored["path"] == f"sub/.kale/reproductions/{os.path.basename(folder)}/nb-explore-total-{rid}.ipynb"
+    assert (jp_root_dir / explored["path"]).is_file()
+    servable = await fetch_json(jp_fetch, "runs", rid, "models")  # the models of its steps, from the same store
+    assert servable["run_id"] == rid and servable["models"] == []
+    assert not os.path.exists(os.path.join(folder, ".kale")), "no empty store beside the restored notebook"

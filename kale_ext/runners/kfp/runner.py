@@ -186,7 +186,8 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
                 self._watch(store, run["run_id"])
         return store
 
-    def _store_of(self, run_id: str) -> Store:
+    def store_of(self, run_id: str) -> Store:
+        """The store that holds the run; NotFoundError when no store opened here has it."""
         with self._lock:
             stores = list(self._stores.values())
         for store in stores:
@@ -325,7 +326,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         """Terminate the KFP run; the watcher records "cancelled" once KFP reports it (waited for briefly)."""
-        store = self._store_of(run_id)
+        store = self.store_of(run_id)
         row = store.run_row(run_id)
         if row["status"] not in ACTIVE:
             return store.get_run(run_id)
@@ -354,7 +355,7 @@ class KfpRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta):
         return sorted(runs, key=lambda r: r["created"], reverse=True)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return self._store_of(run_id).get_run(run_id)
+        return self.store_of(run_id).get_run(run_id)
 
     def read_log(self, run_id: str, step: str, offset: int = 0) -> tuple[str, int]:
         run = self.get_run(run_id)

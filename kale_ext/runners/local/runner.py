@@ -154,7 +154,8 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
                 self._stores[folder].recover_interrupted(self.name)
             return self._stores[folder]
 
-    def _store_of(self, run_id: str) -> Store:
+    def store_of(self, run_id: str) -> Store:
+        """The store that holds the run (its driver's while it runs); NotFoundError when no store opened here has it."""
         driver = self._drivers.get(run_id)
         if driver is not None:
             return driver.store
@@ -288,31 +289,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
             self._drivers.pop(run_id, None)
 
     def resume(self, run_id: str, *, listener: Listener | None = None) -> str:
-        if self._closed:
-            raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
-        store = self._store_of(run_id)
-        row = store.run_row(run_id)
-        if row["status"] not in ("interrupted", "failed", "cancelled"):
-            raise RunnerError(
-                f"Run {run_id} is {row['status']}; only interrupted, failed or cancelled runs resume.",
-                code="run.not_resumable",
-            )
-        options = json.loads(row["options"])
-        specs = [StepSpec.from_json(s) for s in json.loads(row["plan"])]
-        return self._start(
-            row["notebook"],
-            row["pipeline"],
-            specs,
-            json.loads(row["parameters"]),
-            json.loads(row["metric_sources"]),
-            options.get("max_parallel") or self.max_parallel,
-            True,
-            options.get("fail_fast", False),
-            listener,
-            run_id,
-            None,
-            row.get("snapshot_id"),  # the workspace the original run started from, whatever it is now
-        )
+        return self._start_recorded(run_id, None, listener, resume=True)
 
     def rerun(
         self, run_id: str, notebook_path: str, *, snapshot_id: str | None, listener: Listener | None = None
@@ -321,25 +298,46 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         ``notebook_path``'s folder as the working folder, recorded in the original's store and linked to
         ``snapshot_id`` (the snapshot that folder was restored from; no new snapshot is taken). Used by
         ``kale-ext runs reproduce``."""
+        return self._start_recorded(run_id, notebook_path, listener, snapshot_id=snapshot_id)
+
+    def _start_recorded(
+        self,
+        run_id: str,
+        notebook_path: str | None,
+        listener: Listener | None,
+        *,
+        resume: bool = False,
+        snapshot_id: str | None = None,
+    ) -> str:
+        """A new run of the recorded run ``run_id``'s plan, parameters and options. ``resume``: in the run's own
+        notebook, with the cache, recorded as resumed from it on its snapshot (only an interrupted, failed or
+        cancelled run resumes); otherwise (``rerun``): in ``notebook_path``, without the cache, recorded in the
+        original's store and linked to ``snapshot_id``."""
         if self._closed:
             raise RunnerError("The runner is shut down; no new run can start.", code="run.closed")
-        store = self._store_of(run_id)
+        store = self.store_of(run_id)
         row = store.run_row(run_id)
+        if resume and row["status"] not in ("interrupted", "failed", "cancelled"):
+            raise RunnerError(
+                f"Run {run_id} is {row['status']}; only interrupted, failed or cancelled runs resume.",
+                code="run.not_resumable",
+            )
         options = json.loads(row["options"])
         return self._start(
-            notebook_path,
+            row["notebook"] if notebook_path is None else notebook_path,
             row["pipeline"],
             [StepSpec.from_json(s) for s in json.loads(row["plan"])],
             json.loads(row["parameters"]),
             json.loads(row["metric_sources"]),
             options.get("max_parallel") or self.max_parallel,
-            False,
+            resume,  # use_cache: a resumed run reuses the steps that succeeded; a rerun executes every step
             options.get("fail_fast", False),
             listener,
+            run_id if resume else None,
             None,
-            None,
-            snapshot_id,
-            store,
+            # A resumed run keeps the workspace the original started from, whatever it is now.
+            row.get("snapshot_id") if resume else snapshot_id,
+            None if resume else store,
         )
 
     def wait(self, run_id: str, timeout: float | None = None) -> dict[str, Any]:
@@ -368,7 +366,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         """Cancel a run whose driver is another process: send that driver its recorded cancel signal, after checking
         that the pid still belongs to the process that started the run (its start time), then wait for the run to end.
         A driver found dead leaves its run "interrupted" (as the store's recovery does)."""
-        store = self._store_of(run_id)
+        store = self.store_of(run_id)
         row = store.run_row(run_id)
         if row["status"] in RUN_FINAL:
             return store.get_run(run_id)
@@ -416,7 +414,7 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         return sorted(runs, key=lambda r: r["created"], reverse=True)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return self._store_of(run_id).get_run(run_id)
+        return self.store_of(run_id).get_run(run_id)
 
     def read_log(self, run_id: str, step: str, offset: int = 0) -> tuple[str, int]:
         run = self.get_run(run_id)
