@@ -1,9 +1,9 @@
 """Content-addressed workspace snapshots: what a run's workspace held, restorable byte for byte.
 
 ``SnapshotStore(store)`` (store.py) takes, lists, shows, diffs, restores and verifies the snapshots of one run store;
-``link_run(store, run_id, snapshot_id)`` ties a run to its snapshot. Modules: workspace.py (what a snapshot contains:
-the walk, ``.kaleignore``), take.py (taking one: the stat fast path, content-defined chunking, the commit), objects.py
-(the object folder: atomic writes, BLAKE3), restore.py (restore and verify), errors.py (SnapshotError).
+``store.update_run(run_id, snapshot_id=...)`` ties a run to its snapshot. Modules: workspace.py (what a snapshot
+contains: the walk, ``.kaleignore``), take.py (taking one: the stat fast path, content-defined chunking, the commit),
+objects.py (the object folder: atomic writes, BLAKE3), restore.py (restore and verify), errors.py (SnapshotError).
 
 Dedup design. The object store holds chunks by hash, shared by every snapshot of the store: an unchanged file is not
 even read (its previous chunk list is reused), a changed large file is re-cut by content-defined chunking and only its
@@ -16,6 +16,6 @@ Plain Python (blake3, pyfastcdc, pathspec); never imports tornado or jupyter_ser
 """
 
 from .errors import SnapshotError
-from .store import SnapshotStore, link_run
+from .store import SnapshotStore
 
-__all__ = ["SnapshotError", "SnapshotStore", "link_run"]
+__all__ = ["SnapshotError", "SnapshotStore"]

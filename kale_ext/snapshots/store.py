@@ -234,12 +234,6 @@ class SnapshotStore:
         }
 
 
-def link_run(store: Any, run_id: str, snapshot_id: str | None) -> None:
-    """Record ``snapshot_id`` as the workspace snapshot of the run ``run_id`` (runs.snapshot_id)."""
-    with store._conn() as c:
-        c.execute("UPDATE runs SET snapshot_id = ? WHERE run_id = ?", (snapshot_id, run_id))
-
-
 def _signatures(rows: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
     return {
         r["path"]: (r["kind"], r["target"] if r["kind"] == "link" else r["hash"], stat.S_IMODE(r["mode"]))

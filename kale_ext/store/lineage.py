@@ -101,14 +101,3 @@ def runs_with_snapshot(store: Store, snapshot_id: str) -> list[dict[str, Any]]:
         (snapshot_id,),
     )
     return [dict(r) for r in rows]
-
-
-def run_summaries(store: Store, run_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """{run_id: {"run_id", "status", "created", "snapshot_id"}} of those runs, in one query."""
-    if not run_ids:
-        return {}
-    marks = ",".join("?" * len(run_ids))
-    rows = store._conn().execute(
-        f"SELECT run_id, status, created, snapshot_id, notebook FROM runs WHERE run_id IN ({marks})", list(run_ids)
-    )
-    return {r["run_id"]: dict(r) for r in rows}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kale_ext.snapshots import SnapshotError, SnapshotStore, link_run
+from kale_ext.snapshots import SnapshotError, SnapshotStore
 from kale_ext.snapshots import take as take_module
 from kale_ext.store import Store
 
@@ -62,7 +62,7 @@ def test_list_and_show_give_the_contract_fields(ws, snaps):
     assert taken["new_bytes"] == taken["bytes"]  # a fresh store: everything is new (no two files are equal here)
     store = snaps.store
     store.create_run(run_id="r1", notebook=nb, pipeline="p", parameters={}, options={}, plan=[], metric_sources={})
-    link_run(store, "r1", taken["snapshot_id"])
+    store.update_run("r1", snapshot_id=taken["snapshot_id"])
     listed = snaps.list(nb)
     assert [e["snapshot_id"] for e in listed] == [taken["snapshot_id"]] and listed[0]["run_ids"] == ["r1"]
     assert set(listed[0]) >= {"snapshot_id", "run_ids", "created", "files", "bytes", "new_bytes"}

@@ -95,8 +95,7 @@ class RunDriver(threading.Thread):
         self.stopping: str | None = None  # "cancel" | "fail_fast"
         self.cancel_reason: str | None = None  # recorded as the run's error when it ends cancelled
         self.launcher: ZygoteLauncher | SharedZygoteLauncher | SubprocessLauncher | None = None
-        self.pending_inputs: dict[str, tuple[dict[str, int], str]] = {}
-        self.started: dict[str, float] = {}  # running step -> (input artifact ids, key)
+        self.started: dict[str, float] = {}  # running step -> when its process started
         self.environment = environment_identity()
 
     # --------------------------------------------------------------------------------------------------- plumbing
@@ -278,10 +277,9 @@ class RunDriver(threading.Thread):
             "result": os.path.join(step_dir, "result.json"),
         }
         write_json_atomic(job_path, job)
-        self.pending_inputs[name] = ({v: a["id"] for v, a in inputs.items()}, key)
         # Lineage is recorded as the step starts, not when it ends: a step that fails, is cancelled or whose process
         # dies still names the exact artifacts it read (step exploration loads them to debug the failure).
-        self.store.record_lineage(self.run_id, name, self.pending_inputs[name][0])
+        self.store.record_lineage(self.run_id, name, {v: a["id"] for v, a in inputs.items()})
         launcher = self.get_launcher()
         self.running[name] = None
         self.set_step(name, "running", started=time.time(), cache_key=key)
@@ -362,7 +360,6 @@ class RunDriver(threading.Thread):
         except (OSError, ValueError):
             result = None
         now = time.time()
-        self.pending_inputs.pop(name)
         if code == 0 and result is not None and result.get("status") == "succeeded":
             entries = list(result["outputs"].values())
             ids = self.store.record_artifacts(self.run_id, name, model_entries(entries, result.get("models") or {}))
