@@ -6,7 +6,19 @@ Third-party serializers register through the entry point group ``kale_ext.serial
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+_HASH_CHUNK = 1 << 24
+
+
+def file_hash(path: str) -> str:
+    """``"sha256:<hex>"`` of the file's bytes: the content hash of an artifact its serializer did not hash itself."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
 
 
 def type_root(value: Any) -> str:
@@ -42,10 +54,4 @@ class Serializer:
         """The content hash ``save_hashed`` (or the file hash after ``save``) recorded for the file at ``path``,
         computed again from it: how a reader checks that a file is what was recorded. Default: the file's SHA-256;
         a serializer whose ``save_hashed`` hashes something else than the file's bytes overrides it."""
-        import hashlib
-
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 24):
-                h.update(chunk)
-        return "sha256:" + h.hexdigest()
+        return file_hash(path)

@@ -7,20 +7,18 @@ naming the variable, its type and the fix. Never imports heavy libraries at modu
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import KaleError
-from .base import Serializer
+from .base import Serializer, file_hash
 from .builtins import BUILTIN_SERIALIZERS
 
 ENTRY_POINT_GROUP = "kale_ext.serializers"
 # Shared-output groups: one file holding several names (reserved serializer name, not a registered Serializer).
 GROUP_SERIALIZER = "group"
 GROUP_PREFIX = "__group__"
-_HASH_CHUNK = 1 << 24
 
 
 class SerializationError(KaleError):
@@ -50,14 +48,6 @@ class ArtifactEntry:
 def type_name(value: Any) -> str:
     t = type(value)
     return f"{t.__module__}.{t.__qualname__}"
-
-
-def file_hash(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()
 
 
 class Registry:

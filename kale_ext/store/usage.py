@@ -12,15 +12,16 @@ artifact); never imports tornado or jupyter_server.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from typing import Any
 
+from ..marshal.base import file_hash
+from ..marshal.builtins import NumpyArraySerializer
+
 CATEGORIES = ("database", "runs/artifacts", "logs", "objects/snapshots", "other")
 DATABASE_FILES = ("kale.db", "kale.db-wal", "kale.db-shm", "kale.db-journal")
 COUNTED_TABLES = ("runs", "steps", "artifacts", "metrics", "snapshots", "snapshot_files", "chunks", "experiments")
-_READ = 1 << 20
 
 
 def category_of(relative: str) -> str:
@@ -94,37 +95,25 @@ def verify_artifacts(store: Any) -> tuple[list[dict[str, Any]], int]:
 
 def artifact_problem(path: str, serializer: str, expected: str, size: int) -> str | None:
     """What is wrong with one artifact file, or None. The hash is the sha256 of the file's bytes, except for a numpy
-    array saved in one pass (marshal/builtins.py), whose digest covers its dtype, shape and raw data."""
+    array saved in one pass (marshal/builtins.py), whose digest covers its dtype, shape and raw data: a numpy
+    artifact is checked against that digest first (one read of the file), then against the file's hash (an array that
+    was not C-contiguous when saved recorded that)."""
     try:
         actual_size = os.path.getsize(path)
     except OSError:
         return "missing: the file does not exist"
     if actual_size != size:
         return f"size {actual_size} bytes, recorded {size}"
-    if file_digest(path) == expected:
-        return None
     if serializer == "numpy" and numpy_digest(path) == expected:
+        return None
+    if file_hash(path) == expected:
         return None
     return f"content hash differs from the recorded {expected}"
 
 
-def file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_READ):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()
-
-
 def numpy_digest(path: str) -> str | None:
-    """The digest NumpyArraySerializer.save_hashed computes, from the saved file (None when it cannot be read)."""
+    """The digest the numpy serializer records, from the saved file (None when it cannot be read as an array)."""
     try:
-        import numpy as np
-
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except Exception:  # a damaged header: not a loadable array
+        return NumpyArraySerializer().hash_saved(path)
+    except Exception:  # a damaged header: not a loadable array (or numpy is not installed)
         return None
-    h = hashlib.sha256(f"{array.dtype.str}|{array.shape}|".encode())
-    if array.size:
-        h.update(np.ascontiguousarray(array).data.cast("B"))
-    return "sha256:" + h.hexdigest()

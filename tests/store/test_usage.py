@@ -75,3 +75,29 @@ def test_verify_artifacts_finds_a_flipped_byte_in_a_pickle_and_in_a_numpy_array(
         assert all("content hash differs" in d["problem"] and d["step"] == "make" for d in damage)
     os.remove(outputs["arr"])
     assert any(d["problem"].startswith("missing") for d in verify_artifacts(store)[0])
+
+
+def test_a_numpy_artifact_is_clean_whatever_its_layout_and_a_flipped_byte_is_found(tmp_path):
+    import numpy as np
+
+    from kale_ext.marshal import save_value
+    from kale_ext.store.usage import artifact_problem
+
+    arrays = {
+        "c": np.arange(12.0).reshape(3, 4),
+        "fortran": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        "strided": np.arange(40.0)[::2],  # not contiguous: the file's hash is recorded, the file loads C-contiguous
+        "big": np.ones((600, 300)),  # memory-mapped when checked
+        "big_strided": np.ones((600, 600))[:, ::2],
+    }
+    for name, value in arrays.items():
+        entry = save_value(name, value, str(tmp_path))
+        assert entry.serializer == "numpy", name
+        assert artifact_problem(entry.path, entry.serializer, entry.hash, entry.size) is None, name
+        with open(entry.path, "r+b") as f:
+            f.seek(-3, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0x01]))
+        problem = artifact_problem(entry.path, entry.serializer, entry.hash, entry.size)
+        assert problem is not None and "content hash differs" in problem, name
