@@ -34,6 +34,11 @@ def _is_plain(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def _raw_bytes(array: Any) -> Any:
+    """The bytes of a C-contiguous array, in order (none for an empty one: it has no buffer to cast)."""
+    return memoryview(array).cast("B") if array.size else b""
+
+
 class NumpyArraySerializer(Serializer):
     """Exact ``numpy.ndarray`` of a non-object dtype: .npy; large files are loaded memory-mapped (mode 'c')."""
 
@@ -60,10 +65,14 @@ class NumpyArraySerializer(Serializer):
         import hashlib
         import threading
 
-        if not value.flags.c_contiguous:
-            return None
+        import numpy as np
+
+        if value.flags.f_contiguous and not value.flags.c_contiguous:
+            return None  # np.save writes it in Fortran order and it loads back so: its file's hash is checked
         h = hashlib.sha256(f"{value.dtype.str}|{value.shape}|".encode())
-        worker = threading.Thread(target=h.update, args=(memoryview(value).cast("B"),))
+        # Another view (a strided slice) is written, and loads back, C-contiguous: its C-order copy is what is read.
+        data = _raw_bytes(np.ascontiguousarray(value))
+        worker = threading.Thread(target=h.update, args=(data,))
         worker.start()
         try:
             self.save(value, path)
@@ -72,8 +81,8 @@ class NumpyArraySerializer(Serializer):
         return "sha256:" + h.hexdigest()
 
     def hash_saved(self, path: str) -> str:
-        """The digest of save_hashed (dtype, shape, raw bytes) for an array it hashed (C-contiguous), else the
-        file's hash (what was recorded for an array written by ``save``)."""
+        """The digest of save_hashed (dtype, shape, raw bytes) for an array it hashed (loaded C-contiguous), else the
+        file's hash (what was recorded for an array written by ``save``: one saved in Fortran order)."""
         import hashlib
         import os
 
@@ -84,7 +93,7 @@ class NumpyArraySerializer(Serializer):
         if not value.flags.c_contiguous:
             return super().hash_saved(path)
         h = hashlib.sha256(f"{value.dtype.str}|{value.shape}|".encode())
-        h.update(np.ascontiguousarray(value).data.cast("B"))
+        h.update(_raw_bytes(value))
         return "sha256:" + h.hexdigest()
 
     def load(self, path: str) -> Any:

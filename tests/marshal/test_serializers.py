@@ -90,6 +90,26 @@ def test_non_contiguous_and_object_arrays(tmp_path):
     assert entry.serializer == "pickle" and list(again) == [1, "a", None]
 
 
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(20.0),
+        np.arange(20.0).reshape(4, 5)[:, ::2],  # strided: written, and loaded back, C-contiguous
+        np.asfortranarray(np.arange(12.0).reshape(3, 4)),  # written, and loaded back, in Fortran order
+        np.zeros((0, 3)),  # empty: no buffer to hash
+        np.array(3.5),  # 0-d
+        np.arange(MMAP_THRESHOLD // 8 + 8.0)[::2],  # loaded memory-mapped
+    ],
+    ids=["contiguous", "strided", "fortran", "empty", "0-d", "mapped"],
+)
+def test_the_recorded_hash_of_an_array_is_found_again_from_its_file(array, tmp_path):
+    # what a reader (step exploration, `kale-ext store verify`) checks: the file is what was recorded
+    entry = save_value("a", array, str(tmp_path))
+    assert entry.serializer == "numpy"
+    assert Registry(load_entry_points=False).hash_saved(entry) == entry.hash
+    assert np.array_equal(load_value(entry), array)
+
+
 def test_numpy_generator_saves_and_loads(tmp_path):
     rng = np.random.default_rng(42)
     rng.random(3)
