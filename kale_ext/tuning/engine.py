@@ -55,14 +55,13 @@ class ExperimentDriver(threading.Thread):
         pipeline: Pipeline,
         spec: ExperimentSpec,
         *,
-        automl: bool,
         listener: Listener | None,
         trials: Sequence[dict[str, Any]] = (),
     ) -> None:
         super().__init__(name=f"kale-experiment-{experiment_id}", daemon=True)
         self.runner, self.store, self.experiment_id = runner, store, experiment_id
         self.notebook, self.pipeline, self.spec = notebook, pipeline, spec
-        self.automl = automl and spec.automl is not None
+        self.automl = spec.automl is not None  # the spec as run holds the AutoML block only when its flow runs
         self.listener = listener
         self.events: queue.Queue = queue.Queue()
         self.cancel_reason: str | None = None

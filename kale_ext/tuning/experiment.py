@@ -13,18 +13,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import threading
 import time
-import uuid
 from typing import Any
 
 from ..errors import NotFoundError
 from ..pipeline.model import Pipeline
 from ..runners.base import Listener
-from ..runners.local.identity import driver_alive, process_token, signal_process
+from ..runners.local.identity import (
+    UnsignalableDriverError,
+    cancel_foreign_driver,
+    process_token,
+)
 from ..runners.local.runner import LocalRunner
 from ..store import Store
+from ..store.db import new_run_id
+from ..store.experiments import EXPERIMENT_FINAL
 from .engine import ExperimentDriver
 from .space import ExperimentSpec
 from .spec import TuningError, spec_from_json, spec_to_json, validate, with_overrides
@@ -39,11 +43,8 @@ class ExperimentConflictError(TuningError):
     code = "tune.foreign"
 
 
-FINAL = ("succeeded", "failed", "cancelled", "interrupted")
-
-
 def new_experiment_id() -> str:
-    return "exp-" + time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return "exp-" + new_run_id()
 
 
 def load_pipeline(notebook_path: str) -> tuple[dict[str, Any], Pipeline]:
@@ -123,7 +124,7 @@ class Tuner:
             spec=spec_to_json(spec),
             driver_signal=self.driver_signal,
         )
-        self._drive(store, experiment_id, notebook, pipeline, spec, automl, listener, [])
+        self._drive(store, experiment_id, notebook, pipeline, spec, listener, [])
         return experiment_id
 
     def _drive(
@@ -133,12 +134,11 @@ class Tuner:
         notebook: str,
         pipeline: Pipeline,
         spec: ExperimentSpec,
-        automl: bool,
         listener: Listener | None,
         trials: list[dict[str, Any]],
     ) -> None:
         driver = ExperimentDriver(
-            self.runner, store, experiment_id, notebook, pipeline, spec, automl=automl, listener=listener, trials=trials
+            self.runner, store, experiment_id, notebook, pipeline, spec, listener=listener, trials=trials
         )
         with self._lock:
             if self._closed:
@@ -207,7 +207,7 @@ class Tuner:
             driver_token=process_token(pid),
             driver_signal=self.driver_signal,
         )
-        self._drive(store, experiment_id, row["notebook"], pipeline, spec, spec.automl is not None, listener, trials)
+        self._drive(store, experiment_id, row["notebook"], pipeline, spec, listener, trials)
         return experiment_id
 
     def wait(self, experiment_id: str, timeout: float | None = None) -> dict[str, Any]:
@@ -237,43 +237,45 @@ class Tuner:
         is still the process that started it) and wait for it to end; a dead driver leaves it "interrupted"."""
         store = self._store_of(experiment_id)
         row = store.experiment_row(experiment_id)
-        pid, token, name = row["driver_pid"], row["driver_token"], row.get("driver_signal")
-        if row["status"] != "running" or not driver_alive(pid, token):
+        pid = row["driver_pid"]
+        details = {"driver_pid": pid, "status": row["status"]}
+        if row["status"] != "running":
             store.recover_interrupted_experiments()
             return store.get_experiment(experiment_id)
-        sig = getattr(signal, name, None) if name else None
-        details = {"driver_pid": pid, "status": row["status"]}
-        if pid == os.getpid() or not isinstance(sig, signal.Signals):
+        try:
+            ended = cancel_foreign_driver(
+                pid,
+                row["driver_token"],
+                row.get("driver_signal"),
+                ended=lambda: store.experiment_row(experiment_id)["status"] in EXPERIMENT_FINAL,
+                recover=store.recover_interrupted_experiments,
+                timeout=self.foreign_cancel_timeout,
+            )
+        except UnsignalableDriverError:
             raise ExperimentConflictError(
                 f"Experiment {experiment_id} is driven by another process (pid {pid}) that cannot be cancelled from "
                 "here; cancel it there.",
                 details=details,
-            )
-        try:
-            signal_process(pid, token, sig)
+            ) from None
         except PermissionError:
             raise ExperimentConflictError(
                 f"Experiment {experiment_id} is driven by process {pid}, which this user may not signal; cancel it "
                 "there.",
                 details=details,
             ) from None
-        deadline = time.monotonic() + self.foreign_cancel_timeout
-        while time.monotonic() < deadline:
-            if store.experiment_row(experiment_id)["status"] in FINAL:
-                return store.get_experiment(experiment_id)
-            if not driver_alive(pid, token):
-                store.recover_interrupted_experiments()
-            time.sleep(0.1)
-        raise ExperimentConflictError(
-            f"Experiment {experiment_id}: its driver (pid {pid}) was asked to cancel it but it is still running after "
-            f"{self.foreign_cancel_timeout:g} s.",
-            code="tune.cancel_timeout",
-            details=details,
-        )
+        if not ended:
+            raise ExperimentConflictError(
+                f"Experiment {experiment_id}: its driver (pid {pid}) was asked to cancel it but it is still running "
+                f"after {self.foreign_cancel_timeout:g} s.",
+                code="tune.cancel_timeout",
+                details=details,
+            )
+        return store.get_experiment(experiment_id)
 
     def get(self, experiment_id: str, *, refresh: bool = False) -> dict[str, Any]:
-        """The recorded experiment (KeyError: none known here). ``refresh``: a running Katib experiment is read from
-        its cluster first and recorded (katib_status.refresh; its KatibError when the cluster cannot be read)."""
+        """The recorded experiment (NotFoundError "experiment.not_found", a 404: none known here). ``refresh``: a
+        running Katib experiment is read from its cluster first and recorded (katib_status.refresh; its KatibError when
+        the cluster cannot be read)."""
         store = self._store_of(experiment_id)
         record = store.get_experiment(experiment_id)
         if refresh and record.get("runner") == "katib" and record.get("status") == "running":

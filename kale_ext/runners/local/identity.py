@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from collections.abc import Callable
 
 
 def process_token(pid: int) -> str | None:
@@ -61,6 +63,44 @@ def signal_process(pid: int, token: str, sig: int) -> bool:
     finally:
         if fd is not None:
             os.close(fd)
+
+
+class UnsignalableDriverError(Exception):
+    """The driver cannot be cancelled from here: it is this process, or no cancel signal or start time is recorded."""
+
+
+def cancel_foreign_driver(
+    pid: int | None,
+    token: str | None,
+    signal_name: str | None,
+    *,
+    ended: Callable[[], bool],
+    recover: Callable[[], object],
+    timeout: float,
+) -> bool:
+    """Cancel what another process drives (a run, an experiment): send that driver its recorded cancel signal, after
+    checking that ``pid`` is still the process that started at ``token``, and wait until ``ended()``. ``recover()``
+    records it interrupted, called when the driver is (or is found) dead or the signal reached nobody. True once it
+    ended, False when it is still going after ``timeout`` s. UnsignalableDriverError when it cannot be signalled from
+    here; PermissionError when this user may not signal it."""
+    if not driver_alive(pid, token):
+        recover()
+        return True
+    sig = getattr(signal, signal_name, None) if signal_name else None
+    if pid is None or pid == os.getpid() or not isinstance(sig, signal.Signals) or not token:
+        raise UnsignalableDriverError(pid)
+    delivered = signal_process(pid, token, sig)
+    deadline = time.monotonic() + timeout
+    while True:
+        if ended():
+            return True
+        if not delivered or not driver_alive(pid, token):
+            recover()
+            if ended():
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import threading
-import time
 from typing import Any
 
 from traitlets import Bool, Enum, Integer, TraitError, Unicode, default, validate
@@ -27,7 +26,7 @@ from .. import params as params_mod
 from ..base import CancelTimeoutError, Listener, Runner, RunnerError, RunOptions, refuse_unrunnable
 from ..workspace import ENV_SNAPSHOTS, Workspace, snapshots_default, take_snapshot, workspace_of
 from .driver import RunDriver
-from .identity import driver_alive, signal_process
+from .identity import UnsignalableDriverError, cancel_foreign_driver
 from .inflight import InFlight
 from .launchers import ENV_NO_FORK, ZygotePool, fork_available
 from .slots import Slots
@@ -370,42 +369,38 @@ class LocalRunner(LoggingConfigurable, Runner, metaclass=_ConfigurableRunnerMeta
         row = store.run_row(run_id)
         if row["status"] in RUN_FINAL:
             return store.get_run(run_id)
-        pid, token, sig_name = row["driver_pid"], row["driver_token"], row.get("driver_signal")
-        if not driver_alive(pid, token):
-            store.recover_interrupted(self.name)
-            return store.get_run(run_id)
-        sig = getattr(signal, sig_name, None) if sig_name else None
-        if pid == os.getpid() or not isinstance(sig, signal.Signals) or not token:
+        pid = row["driver_pid"]
+        details = {"status": row["status"], "driver_pid": pid}
+        try:
+            ended = cancel_foreign_driver(
+                pid,
+                row["driver_token"],
+                row.get("driver_signal"),
+                ended=lambda: store.run_row(run_id)["status"] in RUN_FINAL,
+                recover=lambda: store.recover_interrupted(self.name),
+                timeout=self.foreign_cancel_timeout,
+            )
+        except UnsignalableDriverError:
             raise RunnerError(
                 f"Run {run_id} is driven by another process (pid {pid}) that cannot be cancelled from here; "
                 "cancel it there.",
                 code="run.foreign",
-                details={"status": row["status"], "driver_pid": pid},
-            )
-        try:
-            delivered = signal_process(pid, token, sig)
+                details=details,
+            ) from None
         except PermissionError:
             raise RunnerError(
                 f"Run {run_id} is driven by process {pid}, which this user may not signal; cancel it there.",
                 code="run.foreign",
-                details={"status": row["status"], "driver_pid": pid},
+                details=details,
             ) from None
-        deadline = time.monotonic() + self.foreign_cancel_timeout
-        while True:
+        if not ended:
             status = store.run_row(run_id)["status"]
-            if status in RUN_FINAL:
-                return store.get_run(run_id)
-            if not delivered or not driver_alive(pid, token):
-                store.recover_interrupted(self.name)
-                if store.run_row(run_id)["status"] in RUN_FINAL:
-                    return store.get_run(run_id)
-            if time.monotonic() >= deadline:
-                raise CancelTimeoutError(
-                    f"Run {run_id}: its driver (pid {pid}) was asked to cancel it but the run is still {status} after "
-                    f"{self.foreign_cancel_timeout:g} s.",
-                    details={"status": status, "driver_pid": pid},
-                )
-            time.sleep(0.1)
+            raise CancelTimeoutError(
+                f"Run {run_id}: its driver (pid {pid}) was asked to cancel it but the run is still {status} after "
+                f"{self.foreign_cancel_timeout:g} s.",
+                details={"status": status, "driver_pid": pid},
+            )
+        return store.get_run(run_id)
 
     def list_runs(self, notebook: str | None = None) -> list[dict[str, Any]]:
         if notebook is not None:
