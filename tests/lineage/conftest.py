@@ -3,17 +3,10 @@ succeeded, a failed and a downstream step (and its cached re-run), and the wine 
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
-from kale_ext.commands.run import load_pipeline
-from kale_ext.runners.local import LocalRunner
 from kale_ext.store import Store
-from tests.notebooks import write_notebook
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.notebooks import run_example, run_notebook, write_notebook
 
 SMALL_CELLS = (
     (["imports"], "import numpy as np\n"),
@@ -25,16 +18,6 @@ SMALL_CELLS = (
     (["step:report", "prev:double"], "result = float(doubled.sum())\n"),
     (["pipeline-metrics"], "result\n"),
 )
-
-
-def run_notebook(path, store, **options):
-    from kale_ext.runners.base import RunOptions
-
-    runner = LocalRunner(store)
-    try:
-        return runner.wait(runner.start(load_pipeline(str(path)), str(path), RunOptions(**options)), timeout=300)
-    finally:
-        runner.close()
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +37,7 @@ def wine(tmp_path_factory):
     """(store, run, served version): the wine example, its random forest recorded as served (not started)."""
     from kale_ext.serving.manager import ServingManager
 
-    folder = tmp_path_factory.mktemp("wine")
-    nb = folder / "wine_classification.ipynb"
-    shutil.copy(os.path.join(REPO, "examples", "wine_classification.ipynb"), nb)
-    store = Store(str(folder / ".kale"))
-    run = run_notebook(nb, store)
+    store, run = run_example(tmp_path_factory.mktemp("wine"), "wine_classification.ipynb")
     assert run["status"] == "succeeded", run
     served = ServingManager(store).deploy(run_id=run["run_id"], variable="rf", name="wine-rf", start=False)
     return store, run, served

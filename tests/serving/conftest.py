@@ -5,17 +5,14 @@ store whose server is the real one (``python -m kale_ext.serving.server``) on a 
 from __future__ import annotations
 
 import os
-import shutil
 
 import numpy as np
 import pytest
 
-from kale_ext.commands.run import load_pipeline
-from kale_ext.runners.local import LocalRunner
 from kale_ext.serving.manager import ServingManager
 from kale_ext.serving.server import InferenceServer
 from kale_ext.store import Store
-from tests.notebooks import write_notebook
+from tests.notebooks import run_example, run_notebook, write_notebook
 
 from .helpers import Client, model_dir, write_state
 
@@ -40,20 +37,17 @@ LEAF_CELLS = (
 )
 
 
-def run_notebook(path, store):
-    runner = LocalRunner(store)
-    run = runner.wait(runner.start(load_pipeline(str(path)), str(path)), timeout=300)
+def succeeded_run(path, store):
+    run = run_notebook(path, store)
     assert run["status"] == "succeeded", run
     return run
 
 
 @pytest.fixture(scope="module")
 def wine(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("wine")
-    nb = folder / "wine_classification.ipynb"
-    shutil.copy(os.path.join(REPO, "examples", "wine_classification.ipynb"), nb)
-    store = Store(str(folder / ".kale"))
-    return store, run_notebook(nb, store)
+    store, run = run_example(tmp_path_factory.mktemp("wine"), "wine_classification.ipynb")
+    assert run["status"] == "succeeded", run
+    return store, run
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +55,7 @@ def leaf(tmp_path_factory):
     folder = tmp_path_factory.mktemp("leaf")
     nb = write_notebook(folder / "leaf.ipynb", *LEAF_CELLS)
     store = Store(str(folder / ".kale"))
-    return store, run_notebook(nb, store)
+    return store, succeeded_run(nb, store)
 
 
 @pytest.fixture

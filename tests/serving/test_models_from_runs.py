@@ -136,10 +136,10 @@ def test_bad_input_names_the_type_and_what_can_be_served(leaf):
 
 
 def test_a_cached_step_keeps_its_model_artifacts(leaf):
-    from .conftest import run_notebook
+    from .conftest import succeeded_run
 
     store, run = leaf
-    again = run_notebook(run["notebook"], store)
+    again = succeeded_run(run["notebook"], store)
     assert [s["status"] for s in again["steps"]] == ["cached", "cached"]
     assert servable(store, again["run_id"]) == servable(store, run["run_id"])
 
