@@ -6,6 +6,12 @@ import sys
 CORE_MODULES = ["kale_ext", "kale_ext.cli", "kale_ext.errors", "kale_ext.pipeline.model"]
 
 
+def assert_fresh_interpreter_passes(code: str) -> None:
+    """Run ``code`` in a fresh interpreter (nothing imported yet); it exits non-zero, printing why, when it fails."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_core_does_not_import_the_web_stack():
     code = (
         "import importlib, pkgutil, sys\n"
@@ -20,8 +26,7 @@ def test_core_does_not_import_the_web_stack():
         "print(len(mods), bad)\n"
         "sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_fresh_interpreter_passes(code)
 
 
 def test_pipeline_package_does_not_import_the_analysis():
@@ -42,8 +47,7 @@ def test_pipeline_package_does_not_import_the_analysis():
         "print('model imports', model_deps, '; pipeline modules', names, '; analysis modules', bad)\n"
         "sys.exit(1 if bad or model_deps or 'kale_ext.pipeline.model' not in names else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_fresh_interpreter_passes(code)
 
 
 def test_the_server_extension_and_the_tuner_load_without_numpy():
@@ -56,5 +60,4 @@ def test_the_server_extension_and_the_tuner_load_without_numpy():
         "print(bad[:5])\n"
         "sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_fresh_interpreter_passes(code)
