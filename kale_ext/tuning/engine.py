@@ -67,8 +67,7 @@ class ExperimentDriver(threading.Thread):
         self.cancel_reason: str | None = None
         self.trials: dict[int, dict[str, Any]] = {t["trial"]: dict(t) for t in trials if t["status"] in FINISHED}
         self.next_trial = max((t["trial"] for t in trials), default=0) + 1
-        self.running: dict[str, int] = {}  # run_id -> trial
-        self.pending: dict[int, dict[str, Any]] = {}  # trial -> the running trial
+        self.running: dict[str, dict[str, Any]] = {}  # run_id -> its trial, while the run runs
         self.family: str | None = None  # AutoML: the best family once stage "families" is over
         self.suggester: Any = None
         self.exhausted = False
@@ -178,7 +177,7 @@ class ExperimentDriver(threading.Thread):
         name = self.spec.automl.parameter
         if self.family is None:
             started = {t["parameters"][name] for t in self.trials.values() if t.get("stage") == "families"}
-            started |= {self.trials_running_family(run_id) for run_id in self.running}
+            started |= {t["parameters"].get(name) for t in self.running.values()}
             todo = [f for f in self.spec.automl.families if f not in started]
             if todo:  # the family's own hyperparameters at the notebook's defaults, named so the result shows them
                 defaults = self.pipeline.parameters
@@ -221,10 +220,6 @@ class ExperimentDriver(threading.Thread):
         done = {t["parameters"].get(name) for t in self.trials.values() if t.get("stage") == "families"}
         return all(f in done for f in self.spec.automl.families)
 
-    def trials_running_family(self, run_id: str) -> Any:
-        assert self.spec.automl is not None
-        return self.pending[self.running[run_id]]["parameters"].get(self.spec.automl.parameter)
-
     def best_family(self) -> str | None:
         scores = self.family_scores()
         best: tuple[str, float] | None = None
@@ -260,16 +255,14 @@ class ExperimentDriver(threading.Thread):
                 self.request_cancel("the local runner shut down")
             return
         trial["run_id"] = run_id
-        self.pending[number] = trial
-        self.running[run_id] = number
+        self.running[run_id] = trial
         self.store.update_trial(self.experiment_id, number, run_id=run_id, status="running")
         self.notify_trial(trial)
 
     def handle(self, event: dict[str, Any]) -> None:
         if event.get("event") != "run" or event["run_id"] not in self.running:
             return
-        number = self.running.pop(event["run_id"])
-        trial = self.pending.pop(number)
+        trial = self.running.pop(event["run_id"])
         run = self.store.get_run(event["run_id"])
         metrics = {k: v for k, v in run["metrics"].items() if isinstance(v, int | float) and not isinstance(v, bool)}
         value = metrics.get(self.spec.objective.metric)
