@@ -234,3 +234,34 @@ def test_an_experiment_without_a_cancel_signal_is_not_cancelled_from_outside(tmp
     finally:
         driving.close()
         runner.close()
+
+
+def test_a_driver_recorded_without_its_start_time_is_refused_at_once(tmp_path):
+    # No start time (no /proc where it ran): its pid cannot be told from a reused one, so it is never signalled, and
+    # the cancel says so at once instead of waiting out the timeout as if it had asked the driver.
+    import subprocess
+    import sys
+
+    from kale_ext.runners.local import LocalRunner
+    from kale_ext.store import Store
+    from kale_ext.tuning.experiment import ExperimentConflictError, Tuner
+
+    nb = write_objective(tmp_path)
+    store = Store(str(tmp_path / "store"))
+    store.create_experiment(experiment_id="exp-x", notebook=nb, name="x", spec={}, driver_signal="SIGTERM")
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    runner = LocalRunner(store)
+    tuner = Tuner(runner)
+    try:
+        store.update_experiment("exp-x", driver_pid=driver.pid, driver_token=None)
+        tuner.store_for(nb)
+        tuner.foreign_cancel_timeout = 5.0
+        with pytest.raises(ExperimentConflictError) as info:
+            tuner.cancel("exp-x")
+        assert info.value.status == 409 and "cannot be cancelled from here" in info.value.message
+        assert driver.poll() is None  # never signalled
+    finally:
+        driver.kill()
+        driver.wait()
+        tuner.close()
+        runner.close()
